@@ -1,0 +1,219 @@
+"""`arcbench tasks list | show | augment`: browse datasets and write transformed variants."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from arcbench.cli.options import (
+    DatasetOption,
+    MaxTasksOption,
+    ShardOption,
+    SkipInvalidOption,
+    TaskIdsOption,
+    TasksRangeOption,
+)
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from arcbench.datasets import Dataset
+    from arcbench.models import Task
+
+app = typer.Typer(
+    help="List and show ARC tasks, and write transformed variants of them.",
+    no_args_is_help=True,
+)
+
+_DEFAULT = "arc-agi-2/evaluation"
+
+
+def _stderr() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def load_selected(
+    dataset: str,
+    task_ids: str | None,
+    tasks_range: str | None,
+    max_tasks: int | None,
+    shard: str | None,
+    skip_invalid: bool,
+) -> tuple[Dataset, list[Task]]:
+    """Load a dataset and apply the shared selection options, reporting skipped files."""
+    from arcbench.datasets import load_dataset
+    from arcbench.selection import Selection
+
+    selection = Selection.parse(task_ids, tasks_range, max_tasks, shard)
+    loaded = load_dataset(dataset, skip_invalid=skip_invalid)
+    if loaded.skipped:
+        err = _stderr()
+        err.print(f"skipped {len(loaded.skipped)} invalid task(s) in {dataset}:", style="yellow")
+        for problem in loaded.skipped:
+            err.print(f"  {problem}", style="yellow", soft_wrap=True)
+    return loaded, selection.apply(loaded.tasks, source=dataset)
+
+
+@app.command("list")
+def list_tasks(
+    dataset: DatasetOption = _DEFAULT,
+    task_ids: TaskIdsOption = None,
+    tasks_range: TasksRangeOption = None,
+    max_tasks: MaxTasksOption = None,
+    shard: ShardOption = None,
+    skip_invalid: SkipInvalidOption = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list instead.")] = False,
+) -> None:
+    """List tasks: id, version, train/test pair counts and grid sizes.
+
+    Examples:
+
+        arcbench tasks list --dataset arc-agi-1/training --max-tasks 20
+
+        arcbench tasks list --dataset ./data/evaluation --json
+    """
+    _, selected = load_selected(dataset, task_ids, tasks_range, max_tasks, shard, skip_invalid)
+    summaries = [task.summary() for task in selected]
+    if as_json:
+        import orjson
+
+        sys.stdout.buffer.write(orjson.dumps(summaries, option=orjson.OPT_INDENT_2) + b"\n")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{dataset}: {len(selected)} tasks", title_justify="left")
+    table.add_column("task")
+    table.add_column("train", justify="right")
+    table.add_column("test", justify="right")
+    table.add_column("train sizes (input→output)")
+    table.add_column("test inputs")
+    for summary in summaries:
+        label = (
+            summary["id"] if summary["version"] is None else f"{summary['id']}@{summary['version']}"
+        )
+        table.add_row(
+            label,
+            str(summary["train"]),
+            str(summary["test"]),
+            _sizes(f"{i}→{o}" for i, o in summary["train_shapes"]),
+            _sizes(i for i, _ in summary["test_shapes"]),
+        )
+    Console().print(table)
+
+
+def _sizes(shapes: object) -> str:
+    distinct = list(dict.fromkeys(shapes))  # type: ignore[call-overload]
+    return ", ".join(distinct[:3]) + (f" +{len(distinct) - 3}" if len(distinct) > 3 else "")
+
+
+@app.command("show")
+def show_task(
+    task_id: Annotated[str, typer.Argument(help="Task id, or ID@VERSION for one version.")],
+    dataset: Annotated[
+        str | None,
+        typer.Option(
+            "--dataset",
+            "-d",
+            help="Where to look; by default every bundled set, ARC-AGI-2 evaluation first.",
+        ),
+    ] = None,
+    reveal: Annotated[
+        bool, typer.Option("--reveal", help="Also show the test outputs (hidden by default).")
+    ] = False,
+) -> None:
+    """Show a task's grids in the ARC colours (plain digits when not on a terminal).
+
+    Examples:
+
+        arcbench tasks show 007bbfb7
+
+        arcbench tasks show 007bbfb7 --reveal | less
+    """
+    from rich.console import Console
+
+    from arcbench.datasets import find_task
+
+    task, source = find_task(task_id, dataset)
+    render_console = Console(highlight=False)
+    from arcbench.cli.render import print_task
+
+    print_task(render_console, task, source, reveal)
+
+
+@app.command("augment")
+def augment(
+    out: Annotated[Path, typer.Option("--out", "-o", help="JSON file to write the variants to.")],
+    dataset: DatasetOption = _DEFAULT,
+    transforms: Annotated[
+        str,
+        typer.Option(
+            "--transforms",
+            help="d8 (the seven non-identity symmetries) or ids such as rot90,flip_h,"
+            "transpose+flip_v (a+b composes: a, then b).",
+        ),
+    ] = "d8",
+    colors: Annotated[
+        str,
+        typer.Option(
+            "--colors",
+            help="Colour permutation on top of each transform: none, keep0 (0 fixed) or all.",
+        ),
+    ] = "none",
+    color_map: Annotated[
+        str | None,
+        typer.Option("--color-map", help="Explicit colour bijection instead, e.g. 1=2,2=1."),
+    ] = None,
+    per_task: Annotated[
+        int, typer.Option("--per-task", help="Variants per transform and task.")
+    ] = 1,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the colour permutations.")] = 0,
+    author: Annotated[
+        str, typer.Option("--author", help="Recorded as created_by and signed_by.")
+    ] = "arcbench",
+    task_ids: TaskIdsOption = None,
+    tasks_range: TasksRangeOption = None,
+    max_tasks: MaxTasksOption = None,
+    shard: ShardOption = None,
+    skip_invalid: SkipInvalidOption = False,
+) -> None:
+    """Write transformed variants of tasks (not the originals) as a dataset.json-style list.
+
+    Each transform gives its own variants of every task; --colors adds a colour permutation on
+    top. Variants identical to the original or to another variant are skipped. The file can be
+    used as --dataset by every command.
+
+    Examples:
+
+        arcbench tasks augment --dataset arc-agi-1/training --out variants.json
+
+        arcbench tasks augment --transforms rot90,flip_h+transpose --colors keep0 \\
+            --per-task 3 --seed 7 --max-tasks 50 --out variants.json
+    """
+    import orjson
+
+    from arcbench.atomic import write_atomic
+    from arcbench.augment import AugmentPlan, augment_tasks, parse_chains, variant_entry
+    from arcbench.transforms import parse_color_map
+
+    plan = AugmentPlan(
+        chains=parse_chains(transforms),
+        colors=colors,
+        color_map=parse_color_map(color_map) if color_map else None,
+        per_task=per_task,
+        seed=seed,
+        author=author,
+    )
+    _, selected = load_selected(dataset, task_ids, tasks_range, max_tasks, shard, skip_invalid)
+    result = augment_tasks(selected, plan)
+    entries = [variant_entry(task) for task in result.variants]
+    write_atomic(out, orjson.dumps(entries))
+    _stderr().print(
+        f"wrote {len(entries)} variants of {len(selected)} tasks to {out}"
+        + (f" ({result.duplicates} duplicates skipped)" if result.duplicates else "")
+    )

@@ -1,0 +1,181 @@
+"""Pydantic models of ARC tasks: grid, pair, task, and what a variant records about its making.
+
+Validation happens in pydantic's core (constrained, strict types), so loading a thousand tasks
+costs one pass of compiled code rather than Python loops over cells. The only Python-level check
+is rectangularity, one `len` per row.
+
+A grid is a plain `list[list[int]]`: it serialises as is, compares with `==`, and is what models
+see and answer. Cells are JSON integers 0-9; strings, floats and booleans are refused (strict).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+MAX_SIDE = 30
+"""Largest grid side allowed by the ARC format."""
+
+Cell = Annotated[int, Field(strict=True, ge=0, le=9)]
+Row = Annotated[list[Cell], Field(min_length=1, max_length=MAX_SIDE)]
+
+
+def _check_rectangular(grid: list[list[int]]) -> list[list[int]]:
+    width = len(grid[0])
+    for index, row in enumerate(grid):
+        if len(row) != width:
+            raise ValueError(f"ragged rows: row 0 has {width} cells but row {index} has {len(row)}")
+    return grid
+
+
+Grid = Annotated[
+    list[Row],
+    Field(min_length=1, max_length=MAX_SIDE),
+    AfterValidator(_check_rectangular),
+]
+"""A rectangular grid of 1-30 rows by 1-30 columns, cells 0-9."""
+
+
+class Pair(BaseModel):
+    """A train pair: an input grid and the output the rule produces from it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    input: Grid
+    output: Grid
+
+
+class TestPair(BaseModel):
+    """A test pair; its output may be absent (then answers to it are unscored)."""
+
+    model_config = ConfigDict(frozen=True)
+    __test__ = False  # not a pytest test class, despite the name
+
+    input: Grid
+    output: Grid | None = None
+
+
+class Provenance(BaseModel):
+    """How a task version came to be: who made and signed it, from what, by which transforms.
+
+    `transforms` lists transform ids in the order they were applied (see `arcbench.transforms`),
+    so a prediction on the variant can be mapped back to its parent through their inverses.
+    `color_map[c]` is the colour that colour `c` became, when a colour permutation was applied.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    signed_by: list[str] = Field(default_factory=list)
+    parent_version: int | None = None
+    transforms: list[str] = Field(default_factory=list)
+    color_map: list[int] | None = None
+    created_by: str | None = None
+    created_at: str | None = None
+
+
+class Task(BaseModel):
+    """One ARC task version. `(id, version)` identifies it; `version` is None for an original."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(min_length=1)
+    version: int | None = None
+    train: Annotated[list[Pair], Field(min_length=1)]
+    test: Annotated[list[TestPair], Field(min_length=1)]
+    provenance: Provenance | None = None
+
+    @property
+    def key(self) -> tuple[str, int | None]:
+        """The identity of a task version across datasets, runs and stores."""
+        return (self.id, self.version)
+
+    @property
+    def label(self) -> str:
+        """`id` for an original, `id@version` for a version, as users type it."""
+        return self.id if self.version is None else f"{self.id}@{self.version}"
+
+    @property
+    def has_answers(self) -> bool:
+        """Whether every test output is known, so every answer can be scored."""
+        return all(pair.output is not None for pair in self.test)
+
+    def summary(self) -> dict[str, Any]:
+        """Identity, pair counts and grid shapes (`HxW`), what `tasks list` shows."""
+
+        def shape(grid: list[list[int]] | None) -> str | None:
+            return None if grid is None else f"{len(grid)}x{len(grid[0])}"
+
+        return {
+            "id": self.id,
+            "version": self.version,
+            "train": len(self.train),
+            "test": len(self.test),
+            "train_shapes": [[shape(p.input), shape(p.output)] for p in self.train],
+            "test_shapes": [[shape(t.input), shape(t.output)] for t in self.test],
+        }
+
+    def grids(self) -> list[list[list[int]]]:
+        """Every grid of the task in a fixed order (train in/out, then test in/out)."""
+        out: list[list[list[int]]] = []
+        for pair in self.train:
+            out += [pair.input, pair.output]
+        for test in self.test:
+            out.append(test.input)
+            if test.output is not None:
+                out.append(test.output)
+        return out
+
+    def content(self) -> dict[str, Any]:
+        """The task's grids as plain JSON data, the part that makes two versions identical."""
+        return {
+            "train": [{"input": p.input, "output": p.output} for p in self.train],
+            "test": [
+                {"input": t.input} if t.output is None else {"input": t.input, "output": t.output}
+                for t in self.test
+            ],
+        }
+
+
+class RawTask(BaseModel):
+    """The ARC file format of one task (`{"train": [...], "test": [...]}`), before it has an id."""
+
+    train: Annotated[list[Pair], Field(min_length=1)]
+    test: Annotated[list[TestPair], Field(min_length=1)]
+
+
+class VariantEntry(BaseModel):
+    """One entry of a `dataset.json`-style list of task versions (the variations format)."""
+
+    task_id: str = Field(min_length=1)
+    version: int | None = None
+    train: Annotated[list[Pair], Field(min_length=1)]
+    test: Annotated[list[TestPair], Field(min_length=1)]
+    signed_by: list[str] = Field(default_factory=list)
+    parent_version: int | None = None
+    transforms: list[str] = Field(default_factory=list)
+    color_map: list[int] | None = None
+    created_by: str | None = None
+    created_at: str | None = None
+
+    def to_task(self) -> Task:
+        """The entry as a `Task`, its provenance fields kept."""
+        return Task.model_construct(
+            id=self.task_id,
+            version=self.version,
+            train=self.train,
+            test=self.test,
+            provenance=Provenance.model_construct(
+                signed_by=self.signed_by,
+                parent_version=self.parent_version,
+                transforms=self.transforms,
+                color_map=self.color_map,
+                created_by=self.created_by,
+                created_at=self.created_at,
+            ),
+        )
+
+
+def task_from_raw(task_id: str, raw: RawTask) -> Task:
+    """Give an already validated raw task its id, without validating its grids again."""
+    return Task.model_construct(id=task_id, version=None, train=raw.train, test=raw.test)

@@ -1,0 +1,99 @@
+"""Task selection shared by every command: `--task-ids`, `--tasks`, `--max-tasks`, `--shard`.
+
+The steps apply in that order to the dataset's stable order, so a selection means the same tasks
+on every machine. Sharding comes last: the shards `1/N` … `N/N` of a selection partition it
+exactly (task `k` of the selection goes to shard `k mod N + 1`, which spreads neighbouring, often
+similar, task ids across shards).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from arcbench.errors import SelectionError
+from arcbench.models import Task
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which tasks of a dataset to use. Every field is optional; the default selects all."""
+
+    task_ids: tuple[str, ...] = ()
+    start: int | None = None
+    end: int | None = None
+    max_tasks: int | None = None
+    shard: tuple[int, int] | None = None
+
+    @classmethod
+    def parse(
+        cls,
+        task_ids: str | None = None,
+        tasks: str | None = None,
+        max_tasks: int | None = None,
+        shard: str | None = None,
+    ) -> Selection:
+        """Build a selection from the command-line strings, refusing malformed ones."""
+        ids = tuple(part.strip() for part in (task_ids or "").split(",") if part.strip())
+        start, end = parse_range(tasks) if tasks else (None, None)
+        if max_tasks is not None and max_tasks < 1:
+            raise SelectionError(f"--max-tasks {max_tasks}: give a positive number of tasks")
+        return cls(ids, start, end, max_tasks, parse_shard(shard) if shard else None)
+
+    def apply(self, tasks: Sequence[Task], source: str = "the dataset") -> list[Task]:
+        """The selected tasks of `source`, in dataset order."""
+        chosen = list(tasks)
+        if self.task_ids:
+            chosen = _by_ids(chosen, self.task_ids, source)
+        if self.start is not None or self.end is not None:
+            chosen = chosen[self.start : self.end]
+        if self.max_tasks is not None:
+            chosen = chosen[: self.max_tasks]
+        if self.shard is not None:
+            index, count = self.shard
+            chosen = chosen[index - 1 :: count]
+        return chosen
+
+
+def parse_range(text: str) -> tuple[int | None, int | None]:
+    """`START:END` (either side may be empty) as Python slice bounds over the dataset's order."""
+    start_text, sep, end_text = text.partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        start = int(start_text) if start_text.strip() else None
+        end = int(end_text) if end_text.strip() else None
+    except ValueError:
+        raise SelectionError(
+            f"--tasks {text}: expected START:END, for example 0:50 (first fifty) or 100: "
+        ) from None
+    return start, end
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """`I/N`, the I-th of N shards (1 ≤ I ≤ N)."""
+    index_text, sep, count_text = text.partition("/")
+    try:
+        if not sep:
+            raise ValueError
+        index, count = int(index_text), int(count_text)
+    except ValueError:
+        raise SelectionError(f"--shard {text}: expected I/N, for example 1/4") from None
+    if count < 1 or not 1 <= index <= count:
+        raise SelectionError(f"--shard {text}: I must be between 1 and N, for example 2/4")
+    return index, count
+
+
+def _by_ids(tasks: list[Task], wanted: tuple[str, ...], source: str) -> list[Task]:
+    """Tasks matching the ids, in dataset order. `ID` matches every version, `ID@V` one."""
+    by_label = {task.label for task in tasks}
+    by_id = {task.id for task in tasks}
+    unknown = [w for w in wanted if w not in by_label and w not in by_id]
+    if unknown:
+        shown = ", ".join(unknown[:5]) + (" …" if len(unknown) > 5 else "")
+        raise SelectionError(
+            f"unknown task id{'s' if len(unknown) > 1 else ''} {shown} in {source}: "
+            f"`arcbench tasks list --dataset {source}` shows its ids"
+        )
+    keep = set(wanted)
+    return [task for task in tasks if task.id in keep or task.label in keep]
