@@ -39,6 +39,10 @@ def _kind(value: Any) -> str:
         return "a string"
     if value is None:
         return "null"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, dict):
+        return "an object"
     return f"a {type(value).__name__}"
 
 

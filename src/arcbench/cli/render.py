@@ -49,7 +49,9 @@ def grid_text(grid: Grid) -> Text:
 
 
 def _panel(grid: Grid, title: str) -> Panel:
-    return Panel(grid_text(grid), title=f"{title} {shape(grid)}", expand=False, padding=0)
+    title = f"{title} {shape(grid)}"
+    width = max(2 * len(grid[0]), len(title) + 4) + 2
+    return Panel(grid_text(grid), title=title, width=width, padding=0)
 
 
 def print_task(console: Console, task: Task, source: str, reveal: bool) -> None:

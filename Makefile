@@ -1,0 +1,14 @@
+# Developer shortcuts. CI runs .ci/run, which uses the README's own commands.
+.PHONY: test lint bench
+
+test:
+	python -m pytest
+
+lint:
+	ruff check src tests bench
+	ruff format --check src tests bench
+	mypy
+
+bench:
+	python bench/bench_startup.py
+	python bench/bench_load.py

@@ -1,0 +1,53 @@
+"""Shared fixtures: every test runs in its own empty working directory with a clean environment.
+
+`run_cli` runs the real installed `arcbench` console script in a subprocess, as a user would.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+_LEAKY_PREFIXES = ("ARCBENCH_", "OPENROUTER_", "OPENAI_")
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An empty working directory and no arcbench/provider variables leaking in from outside."""
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.startswith(_LEAKY_PREFIXES):
+            monkeypatch.delenv(name)
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    """The environment for a CLI subprocess: the test's own, plain output, no colour."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_LEAKY_PREFIXES)}
+    env.update({"NO_COLOR": "1", "COLUMNS": "100", "TERM": "dumb"})
+    env.update(extra)
+    return env
+
+
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, input: str | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run `arcbench ARGS…` (the installed console script's module) and capture its output."""
+    return subprocess.run(
+        [sys.executable, "-m", "arcbench", *args],
+        capture_output=True,
+        text=True,
+        env=env or cli_env(),
+        input=input,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.fixture
+def cli() -> object:
+    """The `run_cli` function, for tests that prefer a fixture."""
+    return run_cli
