@@ -8,9 +8,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from fakeserver import FakeServer
 
 _LEAKY_PREFIXES = ("ARCBENCH_", "OPENROUTER_", "OPENAI_")
 
@@ -51,3 +54,25 @@ def run_cli(
 def cli() -> object:
     """The `run_cli` function, for tests that prefer a fixture."""
     return run_cli
+
+
+# -- model client: retry waits zeroed, a fake OpenAI-compatible server ---------------------------
+
+
+@pytest.fixture(autouse=True)
+def _no_retry_waits() -> Iterator[None]:
+    """stamina's test mode: backoff waits are zero, while each call keeps its own attempt limit."""
+    import stamina
+
+    with stamina.set_testing(True, attempts=1000, cap=True):
+        yield
+
+
+@pytest.fixture
+def fake_server() -> Iterator[FakeServer]:
+    """A scriptable OpenAI-compatible server on 127.0.0.1 (see tests/fakeserver.py).
+
+    It runs in a thread of the test process, so CLI subprocesses can reach it at `.url` too.
+    """
+    with FakeServer() as server:
+        yield server

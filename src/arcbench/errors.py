@@ -9,11 +9,37 @@ to do next. Anything else reaching the boundary is a bug and keeps its traceback
     │   ├── DatasetNotFoundError  a dataset spec names nothing that exists
     │   ├── TaskFileError         a file is not JSON or not a recognised shape
     │   └── TaskValidationError   a task breaks a rule (grid size, cell value, missing pair…)
+    ├── SandboxError              the sandbox itself broke (a misbehaving program is an outcome)
+    │   └── SandboxUnavailableError  full isolation cannot be set up here and weak was not asked for
     ├── SelectionError            --task-ids / --tasks / --shard / --max-tasks cannot be satisfied
-    └── TransformError            a transform id or colour map is malformed or does not apply
+    ├── TransformError            a transform id or colour map is malformed or does not apply
+    ├── ResultsFileError          a results file is missing or damaged before its last line
+    ├── RunError                  a run directory cannot be created, resumed or written
+    │   ├── RunMismatchError      --run-name names a run of another model, dataset or prompt
+    │   └── RunOutputError        the run directory or its files cannot be written (fatal)
+    ├── StoreError                the trace or variation store refuses a change
+    │   ├── StoreCorruptError     the store file does not parse; it is left untouched
+    │   ├── StoreLockedError      another process held the store's lock for too long
+    │   ├── TraceNotFoundError    no trace has the given id
+    │   └── StorePermissionError  the user may not edit or delete this trace
+    ├── ConfigError               settings, models.toml or a registry entry cannot be used
+    │   └── UnknownModelError     --model names no registry entry and matches no pattern
+    └── ModelError                a model call failed; carries the usage and cost it incurred
+        ├── AuthError             no API key, or the server refused it (fatal: stops the run)
+        ├── RequestRejectedError  the server refused the request itself (other 4xx; not retried)
+        │   └── PaymentRequiredError  402: no credits left (fatal)
+        └── ModelUnavailableError retries or time ran out (5xx, 429, timeouts, bad replies)
+
+`ModelError.fatal` tells the runner whether one failure must stop the whole run (a refused key
+fails every request alike) or becomes that attempt's `error`.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from arcbench.usage import Usage
 
 
 class ArcbenchError(Exception):
@@ -36,9 +62,108 @@ class TaskValidationError(DataError):
     """A task breaks a rule of the ARC format; the message names file, task, pair and rule."""
 
 
+class SandboxError(ArcbenchError):
+    """The program sandbox failed (a worker would not start or kept dying), not a program."""
+
+
+class SandboxUnavailableError(SandboxError):
+    """Full isolation (bubblewrap namespaces) is unavailable and weak mode was not requested."""
+
+
 class SelectionError(ArcbenchError):
     """A task selection (ids, range, shard, maximum) is malformed or selects an unknown task."""
 
 
 class TransformError(ArcbenchError):
     """A transform id or colour map is malformed, or a transform cannot apply to a task."""
+
+
+class ResultsFileError(ArcbenchError):
+    """A results file or run directory cannot be read: missing, or a line other than the last is
+    not JSON. (A torn last line is what a kill leaves behind; readers skip it instead.)"""
+
+
+class RunError(ArcbenchError):
+    """A run directory cannot be created, resumed or written."""
+
+
+class RunMismatchError(RunError):
+    """Resuming would mix results of a different model, dataset or prompt into one run."""
+
+
+class RunOutputError(RunError):
+    """The run's files cannot be written; the run stops, keeping what was written."""
+
+
+class StoreError(ArcbenchError):
+    """The trace store or variation store refuses a change or cannot be used."""
+
+
+class StoreCorruptError(StoreError):
+    """A store file does not parse or has the wrong shape; it is never overwritten."""
+
+
+class StoreLockedError(StoreError):
+    """The store's cross-process lock could not be taken in time."""
+
+
+class TraceNotFoundError(StoreError):
+    """No trace in the store has the given trace id."""
+
+
+class StorePermissionError(StoreError):
+    """The user is neither the trace's author nor, where allowed, an admin."""
+
+
+class ConfigError(ArcbenchError):
+    """Settings, `models.toml` or a model registry entry is malformed or incomplete."""
+
+
+class UnknownModelError(ConfigError):
+    """A model name is neither a registry entry nor an `openrouter/<vendor>/<model>` name."""
+
+
+class ModelError(ArcbenchError):
+    """A call to a model failed. Messages never contain an API key.
+
+    `usage`, `cost_usd` and `attempts` account for every HTTP request the failed call made, so
+    that tokens a server billed for a failed attempt are still recorded. `fatal` errors stop a
+    run; the others become the failed attempt's record.
+    """
+
+    fatal: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        usage: Usage | None = None,
+        cost_usd: float = 0.0,
+        attempts: int = 0,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.usage = usage
+        self.cost_usd = cost_usd
+        self.attempts = attempts
+
+
+class AuthError(ModelError):
+    """The API key is missing, or the server refused it (401/403): every request would fail."""
+
+    fatal = True
+
+
+class RequestRejectedError(ModelError):
+    """The server refused this request (a 4xx other than 401/403/408/429); retrying cannot help."""
+
+
+class PaymentRequiredError(RequestRejectedError):
+    """The provider wants payment (402: OpenRouter credits used up); every request would fail."""
+
+    fatal = True
+
+
+class ModelUnavailableError(ModelError):
+    """The model gave no usable reply within the retry budget (`--retries`, `--timeout`)."""

@@ -144,35 +144,24 @@ class RawTask(BaseModel):
     test: Annotated[list[TestPair], Field(min_length=1)]
 
 
-class VariantEntry(BaseModel):
-    """One entry of a `dataset.json`-style list of task versions (the variations format)."""
+class VariantEntry(Provenance):
+    """One entry of a `dataset.json`-style list of task versions (the variations format):
+    a task's identity and grids beside its provenance fields."""
 
     task_id: str = Field(min_length=1)
     version: int | None = None
     train: Annotated[list[Pair], Field(min_length=1)]
     test: Annotated[list[TestPair], Field(min_length=1)]
-    signed_by: list[str] = Field(default_factory=list)
-    parent_version: int | None = None
-    transforms: list[str] = Field(default_factory=list)
-    color_map: list[int] | None = None
-    created_by: str | None = None
-    created_at: str | None = None
 
     def to_task(self) -> Task:
         """The entry as a `Task`, its provenance fields kept."""
+        provenance = {name: getattr(self, name) for name in Provenance.model_fields}
         return Task.model_construct(
             id=self.task_id,
             version=self.version,
             train=self.train,
             test=self.test,
-            provenance=Provenance.model_construct(
-                signed_by=self.signed_by,
-                parent_version=self.parent_version,
-                transforms=self.transforms,
-                color_map=self.color_map,
-                created_by=self.created_by,
-                created_at=self.created_at,
-            ),
+            provenance=Provenance.model_construct(**provenance),
         )
 
 

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from arcbench import __version__
-from arcbench.cli import tasks
+from arcbench.cli import merge, models, report, tasks, traces
 
 app = typer.Typer(
     name="arcbench",
@@ -23,7 +23,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+app.command("traces")(traces.traces)
+app.command("report")(report.report)
 app.add_typer(tasks.app, name="tasks")
+app.add_typer(models.app, name="models")
+app.command("merge")(merge.merge)
 
 _debug = False
 

@@ -1,0 +1,121 @@
+"""Progress of a model job: a Rich progress bar on a terminal, plain log lines elsewhere."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+if TYPE_CHECKING:
+    from arcbench.rundir import RunDirectory
+    from arcbench.tally import Tally
+
+PLAIN_INTERVAL_S = 10.0
+
+
+def _tokens(count: int) -> str:
+    if count >= 1_000_000:
+        return f"{count / 1_000_000:.1f}M"
+    if count >= 1_000:
+        return f"{count / 1_000:.1f}k"
+    return str(count)
+
+
+class ProgressReporter:
+    """Draws a job's progress on stderr; implements the library's `JobReporter` protocol."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or Console(stderr=True, highlight=False)
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
+        self._total = 0
+        self._done = 0
+        self._started = time.monotonic()
+        self._last_line = 0.0
+        self._session_done = 0
+
+    # -- JobReporter --------------------------------------------------------------------------
+
+    def started(self, run: RunDirectory, total: int, remaining: int, tally: Tally) -> None:
+        self._total = total
+        self._done = total - remaining
+        self._started = time.monotonic()
+        verb = "resuming" if run.resumed else "starting"
+        self.console.print(f"{verb} run {run.path} ({remaining} of {total} attempts to go)")
+        if run.torn is not None:
+            self.console.print(f"[yellow]{run.torn.describe()}[/yellow]")
+        if self.console.is_terminal:
+            self._progress = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[stats]}"),
+                TimeElapsedColumn(),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+                console=self.console,
+                transient=False,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task(
+                "attempts", total=total, completed=self._done, stats=self._stats(tally)
+            )
+
+    def record(self, record: dict[str, Any], tally: Tally) -> None:
+        self._done += 1
+        self._session_done += 1
+        if self._progress is not None and self._task is not None:
+            self._progress.update(self._task, advance=1, stats=self._stats(tally))
+            return
+        now = time.monotonic()
+        if now - self._last_line >= PLAIN_INTERVAL_S or self._done == self._total:
+            self._last_line = now
+            self.console.print(f"[{self._done}/{self._total}] {self._stats(tally)} {self._rate()}")
+
+    def stopping(self, cancelling: bool) -> None:
+        if cancelling:
+            self.console.print("[red]cancelling the requests in flight[/red]")
+        else:
+            self.console.print(
+                "[yellow]stopping: finishing the requests in flight "
+                "(Ctrl+C again cancels them)[/yellow]"
+            )
+
+    def retrying(self, event: Any) -> None:
+        if self._progress is None:
+            return
+        self._progress.console.print(
+            f"[dim]retrying ({event.reason}), request {event.attempt}[/dim]", highlight=False
+        )
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    def _stats(self, tally: Tally) -> str:
+        tokens = tally.prompt_tokens + tally.completion_tokens
+        return (
+            f"solved {len(tally.solved)} · errors {tally.errors} · "
+            f"tokens {_tokens(tokens)} · ${tally.cost_usd:.4f}"
+        )
+
+    def _rate(self) -> str:
+        elapsed = time.monotonic() - self._started
+        if not self._session_done or elapsed <= 0:
+            return ""
+        rate = self._session_done / elapsed
+        left = (self._total - self._done) / rate
+        return f"· {rate:.1f}/s · ETA {int(left // 60)}m{int(left % 60):02d}s"

@@ -1,0 +1,58 @@
+"""Prompt templates shipped with the package, rendered with grids as digits.
+
+A template's version is a hash of its text: a run records it, and resume refuses to mix replies
+to different prompts in one run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cache
+from importlib.resources import files
+from string import Template
+
+from arcbench.models import Task
+
+Grid = list[list[int]]
+
+
+@cache
+def template_text(name: str) -> str:
+    """The text of the template `name` (a file `<name>.md` in this package)."""
+    return files(__package__).joinpath(f"{name}.md").read_text(encoding="utf-8")
+
+
+def prompt_version(name: str) -> str:
+    """A short hash of the template's text; it changes whenever the prompt does."""
+    return hashlib.sha256(template_text(name).encode()).hexdigest()[:12]
+
+
+def format_grid(grid: Grid) -> str:
+    """A grid as a JSON list of rows, one row per line: digits, never colour names."""
+    rows = ",\n ".join("[" + ",".join(str(cell) for cell in row) + "]" for row in grid)
+    return f"[{rows}]"
+
+
+def format_examples(task: Task) -> str:
+    """Every train pair, numbered, input then output."""
+    blocks = []
+    for number, pair in enumerate(task.train, start=1):
+        blocks.append(
+            f"Example {number} input:\n{format_grid(pair.input)}\n\n"
+            f"Example {number} output:\n{format_grid(pair.output)}"
+        )
+    return "\n\n".join(blocks)
+
+
+def render(name: str, **values: str) -> str:
+    """The template with `$placeholders` filled; a missing value is a programming error."""
+    return Template(template_text(name)).substitute(values)
+
+
+def traces_prompt(task: Task, test_index: int) -> str:
+    """The `traces` prompt: the train pairs and one test input, asking for reasoning and a grid."""
+    return render(
+        "traces",
+        examples=format_examples(task),
+        test_input=format_grid(task.test[test_index].input),
+    )

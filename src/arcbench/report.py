@@ -1,0 +1,273 @@
+"""Scoring and summarising finished (or interrupted) runs: `arcbench report`.
+
+A report reads run directories (or bare `results.jsonl` files) as they are on disk, so it works
+on a run in progress, an interrupted one, or the shards of one run reported together. The
+denominator is every task the runs selected (from `run.json`), so a task that never got an
+answer still counts as 0. Only the latest record of each attempt counts (a retried failure is
+superseded by its retry).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from arcbench.errors import ResultsFileError
+from arcbench.rundir import latest_records, slim
+from arcbench.runfiles import RESULTS_FILE, iter_results, read_manifest
+from arcbench.scoring import SUBMITTED_ATTEMPTS, Score, score_solved
+
+TaskKey = tuple[str, int | None]
+OutputKey = tuple[str, int | None, int]
+EMPTY_GRID = [[0]]
+"""What the Kaggle format expects where an attempt produced no grid."""
+
+
+@dataclass
+class RunData:
+    """One run as read from disk: its manifest (may be empty) and latest record per attempt."""
+
+    path: Path
+    manifest: dict[str, Any]
+    records: dict[str, dict[str, Any]]
+
+    @property
+    def label(self) -> str:
+        return str(self.manifest.get("config", {}).get("run_name") or self.path.name)
+
+
+@dataclass
+class Report:
+    """Several runs scored together."""
+
+    runs: list[RunData]
+    test_inputs: dict[TaskKey, int]
+    attempts: dict[OutputKey, dict[int, dict[str, Any]]] = field(default_factory=dict)
+    """Per test output, its attempts by number (the latest record of each)."""
+    score: Score = field(default_factory=Score)
+    oracle: Score = field(default_factory=Score)
+
+    def totals(self) -> dict[str, Any]:
+        records = [r for run in self.runs for r in run.records.values()]
+        usage = {"prompt_tokens": 0, "completion_tokens": 0, "reasoning_tokens": 0}
+        for record in records:
+            for key in usage:
+                usage[key] += int((record.get("usage") or {}).get(key) or 0)
+        return {
+            "records": len(records),
+            "errors": sum(1 for r in records if r.get("error") is not None),
+            "parse_errors": sum(
+                1 for r in records if r.get("error") is None and r.get("parse_error") is not None
+            ),
+            "usage": usage,
+            "cost_usd": round(sum(float(r.get("cost_usd") or 0.0) for r in records), 6),
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        totals = self.totals()
+        return {
+            **self.score.as_dict(),
+            "pass_at_k": self.oracle.per_output,
+            "runs": [
+                {
+                    "path": str(run.path),
+                    "run_id": run.manifest.get("run_id"),
+                    "command": run.manifest.get("command"),
+                    "status": run.manifest.get("status"),
+                    "model": (run.manifest.get("model") or {}).get("name"),
+                    "dataset": (run.manifest.get("dataset") or {}).get("spec"),
+                }
+                for run in self.runs
+            ],
+            "counts": {
+                "tasks": len(self.score.tasks),
+                "outputs": self.score.outputs,
+                "outputs_solved": self.score.outputs_solved,
+                "records": totals["records"],
+                "errors": totals["errors"],
+                "parse_errors": totals["parse_errors"],
+            },
+            "usage": totals["usage"],
+            "cost_usd": totals["cost_usd"],
+            "task_scores": [
+                {
+                    "task_id": key[0],
+                    "version": key[1],
+                    "score": task.score,
+                    "solved": list(task.solved),
+                }
+                for key, task in zip(self.test_inputs, self.score.tasks, strict=True)
+            ],
+        }
+
+    def submission(self) -> dict[str, list[dict[str, list[list[int]]]]]:
+        """The Kaggle format: every selected task, one entry per test input, two attempts."""
+        out: dict[str, list[dict[str, list[list[int]]]]] = {}
+        for (task_id, version), count in self.test_inputs.items():
+            label = task_id if version is None else f"{task_id}@{version}"
+            entries = []
+            for index in range(count):
+                attempts = self.attempts.get((task_id, version, index), {})
+                entry = {}
+                for number in range(1, SUBMITTED_ATTEMPTS + 1):
+                    grid = (attempts.get(number) or {}).get("prediction")
+                    entry[f"attempt_{number}"] = grid if grid else EMPTY_GRID
+                entries.append(entry)
+            out[label] = entries
+        return out
+
+
+def read_run(path: Path) -> RunData:
+    """A run directory or a results.jsonl file, read from disk."""
+    if path.is_dir():
+        run_dir, results = path, path / RESULTS_FILE
+    elif path.is_file():
+        run_dir, results = path.parent, path
+    else:
+        raise ResultsFileError(f"{path}: no such run directory or results file")
+    manifest = read_manifest(run_dir) or {}
+    if not results.exists():
+        if not manifest:
+            raise ResultsFileError(f"{path}: neither run.json nor results.jsonl found here")
+        records: dict[str, dict[str, Any]] = {}
+    else:
+        records = latest_records(slim(r) for r in iter_results(results))
+    return RunData(path, manifest, records)
+
+
+def _label_key(label: str) -> TaskKey:
+    task_id, sep, version = label.rpartition("@")
+    if sep and version.isdigit():
+        return task_id, int(version)
+    return label, None
+
+
+def build_report(runs: Sequence[RunData]) -> Report:
+    """Score runs together (shards of one run, or several runs on one dataset)."""
+    test_inputs: dict[TaskKey, int] = {}
+    for run in runs:
+        declared = (run.manifest.get("dataset") or {}).get("test_inputs") or {}
+        for label, count in declared.items():
+            test_inputs.setdefault(_label_key(label), int(count))
+    attempts: dict[OutputKey, dict[int, dict[str, Any]]] = {}
+    for run in runs:
+        for record in run.records.values():
+            for key, number, outcome in _outcomes(record):
+                attempts.setdefault(key, {})[number] = outcome
+                test_inputs.setdefault(key[:2], 0)
+                test_inputs[key[:2]] = max(test_inputs[key[:2]], key[2] + 1)
+    solved = _solved(attempts, SUBMITTED_ATTEMPTS)
+    oracle = _solved(attempts, None)
+    unanswered = [
+        k for k, by in attempts.items() if all(a.get("correct") is None for a in by.values())
+    ]
+    return Report(
+        list(runs),
+        test_inputs,
+        attempts,
+        score_solved(test_inputs, solved, unanswered),
+        score_solved(test_inputs, oracle, unanswered),
+    )
+
+
+def _outcomes(record: dict[str, Any]) -> Iterable[tuple[OutputKey, int, dict[str, Any]]]:
+    """A traces record answers one test output with one attempt."""
+    if record.get("test_index") is None:
+        return
+    key = (str(record["task_id"]), record.get("version"), int(record["test_index"]))
+    yield (
+        key,
+        int(record.get("attempt") or 1),
+        {
+            "prediction": record.get("prediction"),
+            "correct": record.get("correct"),
+        },
+    )
+
+
+def _solved(
+    attempts: dict[OutputKey, dict[int, dict[str, Any]]], limit: int | None
+) -> set[OutputKey]:
+    return {
+        key
+        for key, by_number in attempts.items()
+        if any(
+            outcome.get("correct") is True
+            for number, outcome in by_number.items()
+            if limit is None or number <= limit
+        )
+    }
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two reports restricted to the tasks both cover."""
+
+    common: list[TaskKey]
+    a: Report
+    b: Report
+    only_a: list[TaskKey]
+    only_b: list[TaskKey]
+
+    def as_dict(self) -> dict[str, Any]:
+        def side(report: Report) -> dict[str, Any]:
+            totals = report.totals()
+            return {
+                "score": report.score.score,
+                "per_output": report.score.per_output,
+                "usage": totals["usage"],
+                "cost_usd": totals["cost_usd"],
+            }
+
+        return {
+            "common_tasks": len(self.common),
+            "a": side(self.a),
+            "b": side(self.b),
+            "solved_only_by_a": [_label(k) for k in self.only_a],
+            "solved_only_by_b": [_label(k) for k in self.only_b],
+        }
+
+
+def _label(key: TaskKey) -> str:
+    return key[0] if key[1] is None else f"{key[0]}@{key[1]}"
+
+
+def compare(a_runs: Sequence[RunData], b_runs: Sequence[RunData]) -> Comparison:
+    """Score two sets of runs on the tasks they have in common, and what each alone solved."""
+    full_a, full_b = build_report(a_runs), build_report(b_runs)
+    common = [key for key in full_a.test_inputs if key in full_b.test_inputs]
+    a = _restricted(full_a, common)
+    b = _restricted(full_b, common)
+    solved_a = {t.key for t in a.score.tasks if t.solved and all(t.solved)}
+    solved_b = {t.key for t in b.score.tasks if t.solved and all(t.solved)}
+    return Comparison(
+        common,
+        a,
+        b,
+        [k for k in common if k in solved_a and k not in solved_b],
+        [k for k in common if k in solved_b and k not in solved_a],
+    )
+
+
+def _restricted(report: Report, keys: list[TaskKey]) -> Report:
+    wanted = set(keys)
+    runs = [
+        RunData(
+            run.path,
+            {**run.manifest, "dataset": {"test_inputs": {}}},
+            {
+                rid: r
+                for rid, r in run.records.items()
+                if (r.get("task_id"), r.get("version")) in wanted
+            },
+        )
+        for run in report.runs
+    ]
+    restricted = build_report(runs)
+    inputs = {key: report.test_inputs[key] for key in keys}
+    restricted.test_inputs = inputs
+    solved = _solved(restricted.attempts, SUBMITTED_ATTEMPTS)
+    restricted.score = score_solved(inputs, solved)
+    return restricted

@@ -1,0 +1,136 @@
+"""The shared runner: bounded concurrency, per-item failure as data, graceful stop.
+
+It knows nothing about ARC. It takes work items and a coroutine that turns one item into a
+result, runs at most `max_concurrent` of them at a time, and hands every result to a callback the
+moment it exists (the caller writes it to disk: the output is the checkpoint). Retries belong
+inside the coroutine, so they happen inside the concurrency slot and backoff slows the run down
+rather than piling more requests on.
+
+Concurrency is a pool of `max_concurrent` workers pulling from one iterator, which is a semaphore
+that never holds more than `max_concurrent` items in memory: a run of 100,000 attempts costs the
+same memory as a run of 1,000.
+
+An exception from the coroutine becomes a result through `on_error` (a record with `error` set)
+unless `is_fatal` says it must stop the run (bad credentials, an unwritable output): then the
+other workers are cancelled and the exception propagates. `Stopper` implements Ctrl+C: the first
+request stops scheduling and lets in-flight items finish; the second cancels them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
+from typing import Generic, Literal, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+Outcome = Literal["completed", "interrupted"]
+
+
+class Stopper:
+    """Stop requests: the first is graceful, the second cancels what is in flight."""
+
+    def __init__(self, on_request: Callable[[bool], None] | None = None) -> None:
+        self.requested = False
+        self.cancelled = False
+        self._on_request = on_request
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def request(self) -> None:
+        """Ask the run to stop: gracefully the first time, by cancellation the second."""
+        if self.requested:
+            self.cancelled = True
+            for task in self._tasks:
+                task.cancel()
+        self.requested = True
+        if self._on_request is not None:
+            self._on_request(self.cancelled)
+
+    def watch(self, tasks: list[asyncio.Task[None]]) -> None:
+        self._tasks = tasks
+
+
+@contextmanager
+def sigint_stops(stopper: Stopper) -> Iterator[None]:
+    """While inside, SIGINT (Ctrl+C) and SIGTERM call `stopper.request()` instead of raising."""
+    loop = asyncio.get_running_loop()
+    installed = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stopper.request)
+            installed.append(sig)
+    try:
+        yield
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
+class Runner(Generic[T, R]):
+    """Run `work` over items with at most `max_concurrent` in flight."""
+
+    def __init__(
+        self,
+        work: Callable[[T], Awaitable[R]],
+        *,
+        max_concurrent: int,
+        on_result: Callable[[R], None],
+        on_error: Callable[[T, Exception], R],
+        is_fatal: Callable[[BaseException], bool] = lambda exc: False,
+        stopper: Stopper | None = None,
+    ) -> None:
+        if max_concurrent < 1:
+            raise ValueError("max_concurrent must be at least 1")
+        self._work = work
+        self._max_concurrent = max_concurrent
+        self._on_result = on_result
+        self._on_error = on_error
+        self._is_fatal = is_fatal
+        self.stopper = stopper or Stopper()
+        self._fatal: BaseException | None = None
+
+    async def run(self, items: Iterable[T]) -> Outcome:
+        """Process every item unless stopped; 'interrupted' if a stop left items unprocessed."""
+        iterator = iter(items)
+        exhausted = False
+
+        async def worker() -> None:
+            nonlocal exhausted
+            while not self.stopper.requested and self._fatal is None:
+                try:
+                    item = next(iterator)
+                except StopIteration:
+                    exhausted = True
+                    return
+                try:
+                    result = await self._work(item)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    if self._is_fatal(exc):
+                        self._stop_for(exc)
+                        return
+                    result = self._on_error(item, exc)
+                try:
+                    self._on_result(result)
+                except Exception as exc:
+                    self._stop_for(exc)
+                    return
+
+        tasks = [asyncio.create_task(worker()) for _ in range(self._max_concurrent)]
+        self.stopper.watch(tasks)
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._fatal is not None:
+            raise self._fatal
+        return "completed" if exhausted and not self.stopper.cancelled else "interrupted"
+
+    def _stop_for(self, exc: BaseException) -> None:
+        """A fatal error: remember the first, cancel every other worker."""
+        if self._fatal is None:
+            self._fatal = exc
+            for task in self.stopper._tasks:
+                if task is not asyncio.current_task():
+                    task.cancel()

@@ -1,0 +1,104 @@
+"""Run settings: CLI flags, then `ARCBENCH_*` environment variables, then `.env`, then defaults.
+
+Settings are read once, at the edge (the CLI), and passed down as a typed object; library code
+never reads the environment itself. `load_settings(**flags)` applies the CLI's flags on top:
+pydantic-settings gives constructor arguments precedence over the environment and `.env`, and
+flags the user did not give (None) are left out so they do not mask a lower source.
+
+API keys are not settings fields: a registry entry names the variable holding its key
+(`OPENROUTER_API_KEY`, or whatever `api_key_env` says in `models.toml`), and `Settings.secret`
+reads that variable from the environment or `.env` as a `SecretStr`, whose repr hides the value.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from dotenv import dotenv_values
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from arcbench.errors import ConfigError
+
+ENV_PREFIX = "ARCBENCH_"
+ENV_FILE = ".env"
+
+
+class Settings(BaseSettings):
+    """Options shared by the model-calling commands (`traces`, `codegen`) and `models list`.
+
+    Each field `x` is also read from `ARCBENCH_X`. `.env.example` at the repository root lists
+    them all with their meaning.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=ENV_FILE,
+        env_file_encoding="utf-8",
+        extra="ignore",  # .env also holds provider keys and other tools' variables
+        validate_default=True,
+    )
+
+    models_file: Path | None = Field(
+        None, description="models.toml to use instead of ./models.toml."
+    )
+    dataset: str = Field("arc-agi-2/evaluation", description="Default --dataset.")
+    out: Path = Field(Path("runs"), description="Directory that holds run directories.")
+    max_concurrent: int = Field(4, ge=1, description="Requests in flight at once.")
+    attempts: int = Field(2, ge=1, description="Attempts per test input (ARC Prize: 2).")
+    temperature: float | None = Field(None, ge=0, description="Sampling temperature.")
+    max_tokens: int | None = Field(None, ge=1, description="Completion token limit per request.")
+    timeout: float = Field(
+        600.0, gt=0, description="Seconds one attempt may take, retries and waits included."
+    )
+    request_timeout: float | None = Field(
+        None, gt=0, description="Seconds one request may take before it is retried (unset: all)."
+    )
+    connect_timeout: float = Field(10.0, gt=0, description="Seconds to open a connection.")
+    retries: int = Field(6, ge=0, description="Retries after a failed request (not counting it).")
+    rate_limit: float | None = Field(
+        None, gt=0, description="Requests per minute, retries included; overrides models.toml."
+    )
+    base_url: str | None = Field(
+        None, description="Replace the model's endpoint for this run; its key is sent there."
+    )
+    retry_wait_initial: float = Field(
+        1.0, ge=0, description="First exponential backoff wait, seconds."
+    )
+    retry_wait_max: float = Field(60.0, ge=0, description="Longest exponential backoff wait.")
+    retry_wait_jitter: float = Field(1.0, ge=0, description="Random extra wait, up to seconds.")
+
+    def secret(self, name: str) -> SecretStr | None:
+        """The value of variable `name` from the environment, else `.env`; None if unset or empty.
+
+        Read on demand rather than stored in a field, so a key only exists where a client is
+        built, wrapped in `SecretStr`.
+        """
+        value = os.environ.get(name)
+        if not value:
+            env_file = Path(ENV_FILE)
+            value = dotenv_values(env_file).get(name) if env_file.is_file() else None
+        return SecretStr(value) if value else None
+
+
+def load_settings(**flags: Any) -> Settings:
+    """Settings with the CLI's `flags` applied on top; flags that are None were not given.
+
+    Raises `ConfigError` naming the option and its variable when a value is invalid (values are
+    not echoed: `.env` may hold secrets next to the settings).
+    """
+    given = {name: value for name, value in flags.items() if value is not None}
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        problems = [
+            f"{_option(str(error['loc'][0]))}: {error['msg']}"
+            for error in exc.errors(include_input=False, include_url=False)
+        ]
+        raise ConfigError("invalid settings: " + "; ".join(problems)) from None
+
+
+def _option(field: str) -> str:
+    return f"--{field.replace('_', '-')} / {ENV_PREFIX}{field.upper()}"

@@ -1,0 +1,310 @@
+"""`arcbench merge` through the real CLI and real files, plus the pure planning functions."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from arcbench.merge import Attempt, is_correct, plan_traces, reasoning_text
+from conftest import run_cli
+from rundata import MODEL_ID, legacy_store, record, traces_run, write_run
+
+STORE = Path("data/traces_store.json")
+
+
+def merge(*args: str) -> tuple[str, dict[str, list[dict[str, Any]]]]:
+    """Run `arcbench merge ARGS`, check it succeeded, return its output and the store."""
+    result = run_cli("merge", *args)
+    assert result.returncode == 0, result.stderr
+    store = orjson.loads(STORE.read_bytes()) if STORE.exists() else {}
+    return result.stdout, store
+
+
+def all_traces(store: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    return [trace for traces in store.values() for trace in traces]
+
+
+def test_a_run_becomes_one_trace_per_reasoned_attempt(tmp_path: Path) -> None:
+    run = write_run(
+        tmp_path / "run",
+        [
+            record("r1", "t1", attempt=1, correct=True),
+            record("r1", "t1", attempt=2),
+            record("r1", "t2", version=3, reasoning="Colour swap.\n\nThen flip."),
+            record("r1", "t3", error="model unreachable after 3 retries"),
+            record("r1", "t4", reasoning=""),
+            record("r1", "t5", reasoning="   "),
+        ],
+    )
+
+    out, store = merge(str(run))
+
+    assert sorted(store) == ["t1", "t2"]
+    first = store["t1"][0]
+    assert first["username"] == MODEL_ID
+    assert first["text"] == "Reasoning of t1 attempt 1: rotate the grid."
+    assert (first["score"], first["voters"]) == (0, {})
+    assert first["source"] == {
+        "run_id": "r1",
+        "record_id": record("r1", "t1", attempt=1)["record_id"],
+        "model": MODEL_ID,
+        "correct": True,
+        "command": "traces",
+    }
+    assert first["timestamp"] == 1746377766.0  # the record's finished_at
+    assert store["t2"][0]["version"] == 3
+    assert store["t2"][0]["text"] == "Colour swap.\n\nThen flip."
+    assert "added 3 traces" in out
+    assert _count(out, "errors skipped") == 1
+    assert _count(out, "no reasoning, skipped") == 2
+    assert _count(out, "t2@3") == 1
+    assert _count(out, "t1 ") == 2
+
+
+def _count(out: str, label: str) -> int:
+    line = next(line for line in out.splitlines() if label in line)
+    return int(line.replace("│", " ").split()[-1])
+
+
+def test_a_retried_attempt_counts_by_its_last_record(tmp_path: Path) -> None:
+    failed = record("r1", "t1", error="HTTP 503 after 3 retries", reasoning="")
+    run = write_run(tmp_path / "run", [failed, record("r1", "t2"), record("r1", "t1")])
+
+    out, store = merge(str(run))
+
+    assert sorted(store) == ["t1", "t2"]
+    assert _count(out, "errors skipped") == 0
+
+
+def test_merging_twice_or_a_copy_gives_the_same_store(tmp_path: Path) -> None:
+    run = traces_run(tmp_path / "runs" / "a", "rA", tasks=4)
+    copy = tmp_path / "elsewhere" / "a-copy"
+    shutil.copytree(run, copy)
+
+    merge(str(run))
+    once = STORE.read_bytes()
+    out, _ = merge(str(run / "results.jsonl"))
+    assert STORE.read_bytes() == once
+    assert "added 0 traces" in out
+    assert _count(out, "duplicates skipped") == 8
+    merge(str(copy))
+    assert STORE.read_bytes() == once
+    merge(str(run), str(copy))
+    assert STORE.read_bytes() == once
+
+
+def test_two_runs_with_the_same_texts_give_two_traces(tmp_path: Path) -> None:
+    run_a = traces_run(tmp_path / "a", "rA", tasks=3, attempts=1)
+    run_b = traces_run(tmp_path / "b", "rB", tasks=3, attempts=1)
+
+    _, store = merge(str(run_a), str(run_b))
+
+    traces = all_traces(store)
+    assert len(traces) == 6
+    assert len({t["text"] for t in traces}) == 3
+    assert len({t["trace_id"] for t in traces}) == 6
+
+
+def test_merge_keeps_what_people_wrote(tmp_path: Path) -> None:
+    STORE.parent.mkdir()
+    before = legacy_store(tasks=2, per_task=2)
+    STORE.write_bytes(orjson.dumps(before))
+
+    _, store = merge(str(traces_run(tmp_path / "run", "r1", tasks=3)))
+
+    assert store["task0000"][:2] == before["task0000"]
+    assert store["task0001"][:2] == before["task0001"]
+    assert len(all_traces(store)) == 4 + 6
+
+
+def test_only_correct_keeps_right_attempts(tmp_path: Path) -> None:
+    run = write_run(
+        tmp_path / "run",
+        [
+            record("r1", "t1", attempt=1, correct=True),
+            record("r1", "t1", attempt=2, correct=False),
+            record("r1", "t2", correct=None),
+            record("r1", "t3", correct=[True, None]),
+            record("r1", "t4", correct=[True, False]),
+        ],
+    )
+
+    out, store = merge(str(run), "--only-correct")
+
+    assert [t["task_id"] for t in all_traces(store)] == ["t1", "t3"]
+    assert _count(out, "not correct, skipped") == 3
+
+
+def test_dry_run_changes_nothing(tmp_path: Path) -> None:
+    run = traces_run(tmp_path / "run", "r1", tasks=2)
+
+    out, _ = merge(str(run), "--dry-run")
+    assert "would add 4 traces" in out
+    assert not STORE.exists()
+
+    merge(str(run / "results.jsonl"), "--store", str(STORE))
+    before = STORE.read_bytes()
+    more = traces_run(tmp_path / "more", "r2", tasks=1)
+    out, _ = merge(str(run), str(more), "--dry-run")
+    assert "would add 2 traces" in out
+    assert _count(out, "duplicates skipped") == 4
+    assert STORE.read_bytes() == before
+
+
+def test_a_torn_last_line_is_skipped_with_a_warning(tmp_path: Path) -> None:
+    run = write_run(
+        tmp_path / "run", [record("r1", "t1")], torn=b'{"record_id": "x", "task_id": "t2", "reas'
+    )
+
+    result = run_cli("merge", str(run))
+
+    assert result.returncode == 0, result.stderr
+    assert "ignored a torn last line 2" in " ".join(result.stderr.split())
+    assert list(orjson.loads(STORE.read_bytes())) == ["t1"]
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda d: d, "has no results.jsonl"),
+        (lambda d: d / "missing.jsonl", "does not exist"),
+        (
+            lambda d: _write(d / "results.jsonl", b'{"record_id": "a"\n{"record_id": "b"}\n'),
+            "line 1: not a JSON object",
+        ),
+        (lambda d: _write(d / "x.json", b'{"other": 1}'), "is not a result file"),
+    ],
+)
+def test_unreadable_inputs_are_one_clear_line(tmp_path: Path, make: Any, message: str) -> None:
+    result = run_cli("merge", str(make(tmp_path)))
+
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not STORE.exists()
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+# ---- the older project's result files ---------------------------------------------------------
+
+LEGACY_LINES = [
+    {"task_id": "aa", "task_data": {"train": []}, "prompt_messages": [], "reasoning": "Rule A."},
+    {"task_id": "bb", "reasoning": ["Step one.", {"text": "Step two."}, ""]},
+    {"task_id": "cc", "reasoning": "ERROR: Failed to get reasoning."},
+    {"task_id": "dd", "reasoning": "error: timeout"},
+    {"task_id": "ee", "reasoning": ""},
+    {"task_id": "ff", "reasoning": None},
+]
+LEGACY_METADATA = {
+    "entry_type": "metadata",
+    "benchmark_type": "reasoning_generation",
+    "timestamp": "2025-05-04 16:56:06",
+    "model_identifier": "GEMINI_FLASH",
+    "model_username": "google/gemini-2.0-flash-001",
+}
+
+
+def legacy_jsonl(path: Path, metadata: dict[str, Any] = LEGACY_METADATA) -> Path:
+    lines = [*LEGACY_LINES, metadata]
+    return _write(path, b"".join(orjson.dumps(line) + b"\n" for line in lines))
+
+
+def legacy_json(path: Path) -> Path:
+    metadata = {k: v for k, v in LEGACY_METADATA.items() if k != "entry_type"}
+    return _write(path, orjson.dumps({"metadata": metadata, "results": LEGACY_LINES}))
+
+
+@pytest.mark.parametrize("write", [legacy_jsonl, legacy_json])
+def test_older_result_files_merge(tmp_path: Path, write: Any) -> None:
+    path = write(tmp_path / ("old" + (".jsonl" if write is legacy_jsonl else ".json")))
+
+    out, store = merge(str(path))
+
+    assert sorted(store) == ["aa", "bb"]
+    assert store["aa"][0]["text"] == "Rule A."
+    assert store["bb"][0]["text"] == "Step one.\n\nStep two."
+    assert store["aa"][0]["username"] == "google/gemini-2.0-flash-001"
+    assert store["aa"][0]["source"]["command"] == "reasoning_generation"
+    assert _count(out, "errors skipped") == 2
+    assert _count(out, "no reasoning, skipped") == 2
+
+
+def test_older_files_merge_once_even_from_a_copy(tmp_path: Path) -> None:
+    path = legacy_jsonl(tmp_path / "old.jsonl")
+    copy = tmp_path / "copy" / "old.jsonl"
+    copy.parent.mkdir()
+    shutil.copy(path, copy)
+    later = legacy_jsonl(tmp_path / "later.jsonl", {**LEGACY_METADATA, "timestamp": "2025-06-01"})
+
+    merge(str(path))
+    once = STORE.read_bytes()
+    merge(str(path), str(copy))
+    assert STORE.read_bytes() == once
+
+    _, store = merge(str(later))  # another run with the same texts: new traces
+    assert len(all_traces(store)) == 4
+
+
+# ---- pure planning ----------------------------------------------------------------------------
+
+
+def attempt(**changes: Any) -> Attempt:
+    base: dict[str, Any] = {
+        "task_id": "t1",
+        "version": None,
+        "reasoning": "Because.",
+        "record_id": "rec-1",
+        "run_id": "run",
+        "model": "m",
+        "command": "traces",
+        "correct": None,
+        "failed": False,
+        "finished_at": None,
+    }
+    return Attempt(**{**base, **changes})
+
+
+def test_plan_counts_each_reason_once() -> None:
+    plan = plan_traces(
+        [
+            attempt(),
+            attempt(record_id="r2", failed=True, reasoning=""),
+            attempt(record_id="r3", reasoning="\n "),
+            attempt(record_id="r4", correct=False),
+        ],
+        only_correct=True,
+        now=5.0,
+    )
+    assert (len(plan.traces), plan.errors, plan.empty, plan.not_correct) == (0, 1, 1, 2)
+
+
+def test_trace_ids_follow_record_ids() -> None:
+    one = plan_traces([attempt()], only_correct=False, now=1.0).traces[0]
+    again = plan_traces([attempt()], only_correct=False, now=2.0).traces[0]
+    other = plan_traces([attempt(record_id="rec-2")], only_correct=False, now=1.0).traces[0]
+    assert one.trace_id == again.trace_id != other.trace_id
+    assert one.trace_id.startswith("t1_")
+    assert (one.timestamp, again.timestamp) == (1.0, 2.0)
+
+
+@pytest.mark.parametrize(
+    ("correct", "expected"),
+    [(True, True), (False, False), (None, False), ([True, True], True), ([True, None], True),
+     ([None], False), ([], False), ([True, False], False)],
+)  # fmt: skip
+def test_is_correct(correct: Any, expected: bool) -> None:
+    assert is_correct(correct) is expected
+
+
+def test_reasoning_text_joins_lists() -> None:
+    assert reasoning_text(["a", ["b", {"content": "c"}], {"x": 1}]) == 'a\n\nb\n\nc\n\n{"x":1}'
+    assert reasoning_text("  padded\n") == "padded"
+    assert reasoning_text(None) == ""

@@ -1,0 +1,89 @@
+"""The generic runner: bounded concurrency, failures as data, fatal errors, graceful stop."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from arcbench.runner import Runner, Stopper
+
+
+class Fatal(Exception):
+    pass
+
+
+def test_concurrency_is_bounded_and_every_item_is_processed() -> None:
+    in_flight = 0
+    peak = 0
+    results: list[int] = []
+
+    async def work(item: int) -> int:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.01)
+        in_flight -= 1
+        if item % 7 == 0:
+            raise ValueError(f"bad {item}")
+        return item
+
+    runner: Runner[int, int] = Runner(
+        work, max_concurrent=5, on_result=results.append, on_error=lambda item, exc: -item
+    )
+    outcome = asyncio.run(runner.run(range(1, 51)))
+    assert outcome == "completed"
+    assert peak == 5
+    assert sorted(results, key=abs) == [-i if i % 7 == 0 else i for i in range(1, 51)]
+
+
+def test_fatal_error_stops_the_run_and_propagates() -> None:
+    started: list[int] = []
+
+    async def work(item: int) -> int:
+        started.append(item)
+        if item == 3:
+            raise Fatal("key refused")
+        await asyncio.sleep(0.05)
+        return item
+
+    runner: Runner[int, int] = Runner(
+        work,
+        max_concurrent=2,
+        on_result=lambda r: None,
+        on_error=lambda item, exc: 0,
+        is_fatal=lambda exc: isinstance(exc, Fatal),
+    )
+    with pytest.raises(Fatal):
+        asyncio.run(runner.run(range(100)))
+    assert len(started) < 10
+
+
+def test_first_stop_finishes_in_flight_second_cancels() -> None:
+    finished: list[int] = []
+
+    async def scenario(second: bool) -> str:
+        stopper = Stopper()
+
+        async def work(item: int) -> int:
+            if item == 2:
+                stopper.request()
+                if second:
+                    stopper.request()
+            await asyncio.sleep(0.05)
+            return item
+
+        runner: Runner[int, int] = Runner(
+            work,
+            max_concurrent=3,
+            on_result=finished.append,
+            on_error=lambda i, e: 0,
+            stopper=stopper,
+        )
+        return await runner.run(range(100))
+
+    assert asyncio.run(scenario(second=False)) == "interrupted"
+    assert sorted(finished) == [0, 1, 2]  # the three in flight finished, nothing new started
+    finished.clear()
+    assert asyncio.run(scenario(second=True)) == "interrupted"
+    assert finished == []

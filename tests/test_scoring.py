@@ -1,0 +1,48 @@
+"""ARC Prize scoring: pass@2 per output, mean per task, nothing leaves the denominator."""
+
+from __future__ import annotations
+
+from arcbench.models import Pair, Task, TestPair
+from arcbench.scoring import is_correct, score_solved, score_tasks
+
+
+def _task(task_id: str, outputs: list[list[list[int]] | None]) -> Task:
+    return Task(
+        id=task_id,
+        train=[Pair(input=[[1]], output=[[1]])],
+        test=[TestPair(input=[[0]], output=o) for o in outputs],
+    )
+
+
+def test_exact_match_of_shape_and_cells() -> None:
+    assert is_correct([[1, 2]], [[1, 2]]) is True
+    assert is_correct([[1], [2]], [[1, 2]]) is False
+    assert is_correct(None, [[1]]) is False
+    assert is_correct([[1]], None) is None
+
+
+def test_headline_is_per_task_average_with_two_attempts() -> None:
+    a = _task("a", [[[1]], [[2]]])
+    b = _task("b", [[[3]]])
+    c = _task("c", [None])  # unknown answer: counts as 0, stays in the denominator
+    d = _task("d", [[[4]]])  # never attempted: counts as 0
+    submissions = {
+        (a.key, 0): [[[9]], [[1]]],  # second attempt right
+        (a.key, 1): [[[9]], [[9]], [[2]]],  # only a third attempt right: not counted
+        (b.key, 0): [[[3]], None],
+        (c.key, 0): [[[0]]],
+    }
+    score = score_tasks([a, b, c, d], submissions)
+    assert score.score == (0.5 + 1 + 0 + 0) / 4
+    assert score.per_output == 2 / 5
+    assert score.all_or_nothing == 1 / 4
+    assert score.unanswerable_outputs == 1
+    oracle = score_tasks([a, b, c, d], submissions, limit=None)
+    assert oracle.score == (1 + 1 + 0 + 0) / 4
+
+
+def test_score_from_solved_outputs() -> None:
+    score = score_solved({("a", None): 2, ("b", 3): 1}, {("a", None, 1), ("b", 3, 0)})
+    assert score.score == (0.5 + 1) / 2
+    assert score.as_dict()["outputs_solved"] == 2
+    assert score_solved({}, set()).score == 0.0
