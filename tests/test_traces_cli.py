@@ -137,7 +137,7 @@ def test_traces_run_scores_records_and_reports(
         assert key in manifest
 
     log = (run / "run.log").read_text()
-    assert "starting run" in log
+    assert "starting traces run" in log
     assert "aaa test 0 attempt 1: correct" in log
 
     report = run_cli("report", str(run), "--json")

@@ -1,7 +1,8 @@
 """Running a model job end to end: resolve the model, open or resume the run directory, run the
 attempts, and record the outcome in run.json — whatever happens, even a fatal error or Ctrl+C.
 
-The CLI builds a `JobRequest` from its flags and settings and calls `run_traces_job` with a
+Both `traces` and `codegen` go through `run_job`; they differ in their prompt, their work items
+and how a run is scored. The CLI builds a `JobRequest` from its flags and settings and passes a
 reporter that draws progress; nothing here knows about the terminal.
 """
 
@@ -10,36 +11,43 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from arcbench.datasets import load_dataset
 from arcbench.models import Task
 from arcbench.prompts import prompt_version
 from arcbench.rundir import RunDirectory
 from arcbench.runlog import LOGGER, run_log
-from arcbench.runner import Stopper
+from arcbench.runner import Outcome, Stopper
 from arcbench.scoring import score_solved
 from arcbench.selection import Selection
 from arcbench.settings import Settings
 from arcbench.tally import Tally
-from arcbench.traces import (
-    PROMPT,
-    TracesOptions,
-    dataset_identity,
-    default_run_name,
-    plan_items,
-    run_traces,
-)
+from arcbench.traces import dataset_identity, default_run_name
+
+Command = Literal["traces", "codegen"]
+
+BASELINE_MODEL = {
+    "name": "baseline",
+    "provider": "arcbench",
+    "base_url": None,
+    "model_id": "baseline",
+    "source": "builtin",
+}
+"""What run.json records for the offline baseline, which has no endpoint."""
 
 
 class JobReporter(Protocol):
     """Progress events of a job; the CLI draws them, tests may record them."""
 
-    def started(self, run: RunDirectory, total: int, remaining: int, tally: Tally) -> None: ...
+    def started(
+        self, run: RunDirectory, total: int | None, remaining: int | None, tally: Tally
+    ) -> None: ...
 
     def record(self, record: dict[str, Any], tally: Tally) -> None: ...
 
@@ -50,14 +58,18 @@ class JobReporter(Protocol):
 
 @dataclass(frozen=True)
 class JobRequest:
-    """Everything a `traces` run needs, as typed values (flags already merged into settings)."""
+    """Everything a run needs, as typed values (flags already merged into settings)."""
 
     model: str
     settings: Settings
     dataset: str
+    command: Command = "traces"
     selection: Selection = field(default_factory=Selection)
     run_name: str | None = None
     skip_invalid: bool = False
+    rounds: int = 0
+    exec_timeout: float = 2.0
+    sandbox: str = "full"
 
 
 @dataclass(frozen=True)
@@ -68,10 +80,10 @@ class JobResult:
     skipped: list[str]
 
 
-def summary(
-    tally: Tally, test_inputs: dict[str, int], tasks: Sequence[Task], total: int
+def traces_summary(
+    tally: Tally, test_inputs: dict[str, int], tasks: Sequence[Task], total: int | None
 ) -> dict[str, Any]:
-    """The `counts`, `score`, `usage` and `cost_usd` entries of run.json."""
+    """The `counts`, `score`, `usage` and `cost_usd` entries of a traces run's run.json."""
     keys = {task.label: task.key for task in tasks}
     unanswered = [
         (task.id, task.version, index)
@@ -98,36 +110,115 @@ def summary(
     }
 
 
-async def run_traces_job(request: JobRequest, reporter: JobReporter) -> JobResult:
-    """Run (or resume) `arcbench traces` and return where it wrote and how it ended."""
-    from arcbench.client import build_client
+def codegen_summary(run: RunDirectory, tally: Tally, total: int | None) -> dict[str, Any]:
+    """A codegen run's summary: the program selection needs every task's final programs, so it
+    is scored from the results file as `arcbench report` would."""
+    from arcbench.report import build_report, read_run
+
+    report = build_report([read_run(run.path, manifest=run.manifest)])
+    scored = report.as_dict()
+    return {
+        "counts": {
+            "tasks": scored["counts"]["tasks"],
+            "test_inputs": scored["counts"]["outputs"],
+            "attempts_planned": total,
+            "programs": tally.records - tally.errors,
+            "errors": tally.errors,
+            "parse_errors": tally.parse_errors,
+            "overfit_programs": scored["overfit_programs"],
+        },
+        "score": {
+            key: scored[key]
+            for key in (
+                "score",
+                "per_task",
+                "per_output",
+                "all_or_nothing",
+                "pass_at_k",
+                "tasks_solved",
+            )
+        },
+        "usage": tally.usage(),
+        "cost_usd": round(tally.cost_usd, 6),
+    }
+
+
+def _log_record(log: logging.Logger, record: dict[str, Any]) -> None:
+    label = record["task_id"]
+    if record.get("version") is not None:
+        label += f"@{record['version']}"
+    if record.get("test_index") is not None:
+        where = f"test {record['test_index']} attempt {record['attempt']}"
+    else:
+        where = f"attempt {record['attempt']} round {record['round']}"
+    if record.get("error"):
+        outcome = str(record["error"])
+    elif record.get("parse_error"):
+        outcome = str(record["parse_error"])
+    elif record.get("train_results") is not None:
+        results = record["train_results"]
+        right = sum(1 for r in results if r.get("status") == "correct")
+        outcome = f"{right}/{len(results)} train pairs, test {record.get('correct')}"
+    else:
+        outcome = "correct" if record.get("correct") else "answered"
+    usage = record.get("usage") or {}
+    tokens = (usage.get("prompt_tokens") or 0) + (usage.get("completion_tokens") or 0)
+    log.info(
+        "%s %s: %s (%.2f s, %s tokens)",
+        label,
+        where,
+        outcome,
+        record.get("latency_s") or 0.0,
+        tokens,
+    )
+
+
+async def run_job(request: JobRequest, reporter: JobReporter) -> JobResult:
+    """Run (or resume) `traces` or `codegen` and return where it wrote and how it ended."""
     from arcbench.registry import load_registry
 
     settings = request.settings
     dataset = load_dataset(request.dataset, skip_invalid=request.skip_invalid)
     tasks = request.selection.apply(dataset.tasks, source=request.dataset)
     entry = load_registry(settings.models_file).resolve(request.model)
-    options = TracesOptions(
-        attempts=settings.attempts,
-        temperature=settings.temperature,
-        max_tokens=settings.max_tokens,
-        max_concurrent=settings.max_concurrent,
-    )
 
     def on_retry(event: Any) -> None:
         LOGGER.warning("retrying (%s), request %s failed", event.reason, event.attempt)
         reporter.retrying(event)
 
-    async with build_client(entry, settings, on_retry=on_retry) as client:
+    async with AsyncExitStack() as stack:
+        client: Any = None
+        if not entry.offline:
+            from arcbench.client import build_client
+
+            client = await stack.enter_async_context(
+                build_client(entry, settings, on_retry=on_retry)
+            )
+        sandbox: Any = None
+        extra_manifest: dict[str, Any] = {}
+        if request.command == "codegen":
+            from arcbench.sandbox import Sandbox
+
+            sandbox = await stack.enter_async_context(
+                Sandbox(request.sandbox, timeout_s=request.exec_timeout)
+            )
+            extra_manifest["sandbox"] = {
+                "isolation": str(sandbox.isolation),
+                "exec_timeout_s": request.exec_timeout,
+            }
         data_identity = dataset_identity(dataset, tasks)
+        prompts = ("traces",) if request.command == "traces" else ("codegen", "codegen_repair")
         identity: dict[str, Any] = {
-            "command": "traces",
-            "model": client.describe(),
+            "command": request.command,
+            "model": client.describe() if client is not None else dict(BASELINE_MODEL),
             "dataset": data_identity,
-            "prompt_version": prompt_version(PROMPT),
+            "prompt_version": "none" if client is None else prompt_version(*prompts),
         }
         name = request.run_name or default_run_name(
-            "traces", request.model, request.dataset, datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+            request.command,
+            request.model,
+            request.dataset,
+            datetime.now(UTC).strftime("%Y%m%d-%H%M%S"),
         )
         config = {
             **settings.model_dump(mode="json"),
@@ -135,65 +226,76 @@ async def run_traces_job(request: JobRequest, reporter: JobReporter) -> JobResul
             "selection": asdict(request.selection),
             "run_name": name,
         }
+        if request.command == "codegen":
+            config.update(
+                rounds=request.rounds, exec_timeout=request.exec_timeout, sandbox=request.sandbox
+            )
         run = RunDirectory.open(settings.out / name, identity, config)
-        total = sum(len(task.test) for task in tasks) * options.attempts
-        remaining = len(plan_items(run.run_id, tasks, options.attempts, run.done))
+        run.manifest.update(extra_manifest)
+        run.write_manifest()
+        plan = _plan(request, run, tasks, client is None)
         tally = Tally.from_records(run.previous.values())
-        reporter.started(run, total, remaining, tally)
+        reporter.started(run, plan.total, plan.remaining, tally)
         with run_log(run.path / "run.log") as log:
             log.info(
-                "%s run %s: model %s (%s), dataset %s, %d tasks, %d of %d attempts to go",
+                "%s %s run %s: model %s (%s), dataset %s, %d tasks, %s of %s to go",
                 "resuming" if run.resumed else "starting",
+                request.command,
                 run.run_id,
                 entry.name,
-                client.model_id,
+                identity["model"]["model_id"],
                 request.dataset,
                 len(tasks),
-                remaining,
-                total,
+                plan.remaining,
+                plan.total,
             )
             if run.torn is not None:
                 log.warning(run.torn.describe())
             status = await _run_logged(
-                run, client, tasks, options, tally, reporter, log, data_identity
+                request, run, client, sandbox, tasks, tally, reporter, log, plan.total
             )
     return JobResult(run.path, status, run.manifest, dataset.skipped)
 
 
+@dataclass(frozen=True)
+class _Plan:
+    total: int | None
+    remaining: int | None
+
+
+def _plan(request: JobRequest, run: RunDirectory, tasks: Sequence[Task], offline: bool) -> _Plan:
+    """How many records the run makes in all, and how many are left (None: not known ahead)."""
+    settings = request.settings
+    if request.command == "traces":
+        from arcbench.traces import plan_items
+
+        total = sum(len(task.test) for task in tasks) * settings.attempts
+        return _Plan(total, len(plan_items(run.run_id, tasks, settings.attempts, run.done)))
+    if offline:
+        return _Plan(None, None)
+    from arcbench.codegen import CodegenOptions, plan_attempts
+
+    options = CodegenOptions(attempts=settings.attempts, rounds=request.rounds)
+    remaining = len(plan_attempts(run.run_id, tasks, options, run.previous))
+    return _Plan(len(tasks) * settings.attempts, remaining)
+
+
 async def _run_logged(
+    request: JobRequest,
     run: RunDirectory,
     client: Any,
+    sandbox: Any,
     tasks: Sequence[Task],
-    options: TracesOptions,
     tally: Tally,
     reporter: JobReporter,
     log: logging.Logger,
-    data_identity: dict[str, Any],
+    total: int | None,
 ) -> str:
-    """Run the attempts, log each outcome, and close the run directory however it ends."""
-    total = sum(len(task.test) for task in tasks) * options.attempts
-    final: dict[str, Any] = {"score": None}
+    """Run the work, log each outcome, and close the run directory however it ends."""
 
     def on_record(record: dict[str, Any]) -> None:
-        outcome = (
-            record["error"]
-            or record["parse_error"]
-            or ("correct" if record["correct"] else "answered")
-        )
-        log.info(
-            "%s test %s attempt %s: %s (%.2f s, %s tokens)",
-            record["task_id"]
-            if record["version"] is None
-            else f"{record['task_id']}@{record['version']}",
-            record["test_index"],
-            record["attempt"],
-            outcome,
-            record.get("latency_s") or 0.0,
-            sum(
-                (record.get("usage") or {}).get(k) or 0
-                for k in ("prompt_tokens", "completion_tokens")
-            ),
-        )
+        tally.add(record)
+        _log_record(log, record)
         reporter.record(record, tally)
 
     def on_stop(cancelling: bool) -> None:
@@ -202,18 +304,11 @@ async def _run_logged(
         )
         reporter.stopping(cancelling)
 
+    work = _work(request, run, client, sandbox, tasks, on_record, Stopper(on_request=on_stop))
     status: str = "failed"
     began = time.monotonic()
     try:
-        status = await run_traces(
-            run,
-            client,
-            tasks,
-            options,
-            tally,
-            on_record=on_record,
-            stopper=Stopper(on_request=on_stop),
-        )
+        status = await work
     except (KeyboardInterrupt, asyncio.CancelledError):
         status = "interrupted"
         raise
@@ -221,8 +316,50 @@ async def _run_logged(
         run.manifest["error"] = f"{type(exc).__name__}: {exc}"
         raise
     finally:
-        final = summary(tally, data_identity["test_inputs"], tasks, total)
+        if request.command == "traces":
+            final = traces_summary(tally, run.manifest["dataset"]["test_inputs"], tasks, total)
+        else:
+            final = codegen_summary(run, tally, total)
         final["session_seconds"] = round(time.monotonic() - began, 3)
         run.close(status, final)
-    log.info("run %s: %s", status, final["score"])
+        log.info("run %s: %s", status, final["score"])
     return status
+
+
+def _work(
+    request: JobRequest,
+    run: RunDirectory,
+    client: Any,
+    sandbox: Any,
+    tasks: Sequence[Task],
+    on_record: Callable[[dict[str, Any]], None],
+    stopper: Stopper,
+) -> Awaitable[Outcome]:
+    settings = request.settings
+    if request.command == "traces":
+        from arcbench.traces import TracesOptions, run_traces
+
+        options = TracesOptions(
+            attempts=settings.attempts,
+            temperature=settings.temperature,
+            max_tokens=settings.max_tokens,
+            max_concurrent=settings.max_concurrent,
+        )
+        return run_traces(run, client, tasks, options, on_record=on_record, stopper=stopper)
+    from arcbench.codegen import CodegenOptions, run_baseline, run_codegen
+
+    codegen_options = CodegenOptions(
+        attempts=settings.attempts,
+        rounds=request.rounds,
+        exec_timeout=request.exec_timeout,
+        temperature=settings.temperature,
+        max_tokens=settings.max_tokens,
+        max_concurrent=settings.max_concurrent,
+    )
+    if client is None:
+        return run_baseline(
+            run, sandbox, tasks, codegen_options, on_record=on_record, stopper=stopper
+        )
+    return run_codegen(
+        run, client, sandbox, tasks, codegen_options, on_record=on_record, stopper=stopper
+    )

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from arcbench.errors import ResultsFileError
+from arcbench.programs import train_accuracy
 from arcbench.rundir import latest_records, slim
 from arcbench.runfiles import RESULTS_FILE, iter_results, read_manifest
 from arcbench.scoring import SUBMITTED_ATTEMPTS, Score, score_solved
@@ -48,6 +49,8 @@ class Report:
     """Per test output, its attempts by number (the latest record of each)."""
     score: Score = field(default_factory=Score)
     oracle: Score = field(default_factory=Score)
+    overfit_programs: int = 0
+    """Codegen: programs that pass every train pair but get a test output wrong."""
 
     def totals(self) -> dict[str, Any]:
         records = [r for run in self.runs for r in run.records.values()]
@@ -70,6 +73,7 @@ class Report:
         return {
             **self.score.as_dict(),
             "pass_at_k": self.oracle.per_output,
+            "overfit_programs": self.overfit_programs,
             "runs": [
                 {
                     "path": str(run.path),
@@ -119,15 +123,16 @@ class Report:
         return out
 
 
-def read_run(path: Path) -> RunData:
-    """A run directory or a results.jsonl file, read from disk."""
+def read_run(path: Path, manifest: dict[str, Any] | None = None) -> RunData:
+    """A run directory or a results.jsonl file, read from disk (`manifest` if already known)."""
     if path.is_dir():
         run_dir, results = path, path / RESULTS_FILE
     elif path.is_file():
         run_dir, results = path.parent, path
     else:
         raise ResultsFileError(f"{path}: no such run directory or results file")
-    manifest = read_manifest(run_dir) or {}
+    if manifest is None:
+        manifest = read_manifest(run_dir) or {}
     if not results.exists():
         if not manifest:
             raise ResultsFileError(f"{path}: neither run.json nor results.jsonl found here")
@@ -152,14 +157,35 @@ def build_report(runs: Sequence[RunData]) -> Report:
         for label, count in declared.items():
             test_inputs.setdefault(_label_key(label), int(count))
     attempts: dict[OutputKey, dict[int, dict[str, Any]]] = {}
+    programs: dict[TaskKey, dict[int, dict[str, Any]]] = {}
     for run in runs:
         for record in run.records.values():
+            if record.get("test_index") is None:
+                _keep_final_program(programs, record)
+                continue
             for key, number, outcome in _outcomes(record):
                 attempts.setdefault(key, {})[number] = outcome
-                test_inputs.setdefault(key[:2], 0)
-                test_inputs[key[:2]] = max(test_inputs[key[:2]], key[2] + 1)
+    oracle_extra: set[OutputKey] = set()
+    overfit = 0
+    for task_key, finals in programs.items():
+        chosen, any_right, overfitting = _select_programs(finals)
+        overfit += overfitting
+        for index in range(max(len(p.get("predictions") or []) for p in finals.values())):
+            key = (task_key[0], task_key[1], index)
+            for number, program in enumerate(chosen, start=1):
+                predictions = program.get("predictions") or []
+                correct = program.get("correct") or []
+                attempts.setdefault(key, {})[number] = {
+                    "prediction": predictions[index] if index < len(predictions) else None,
+                    "correct": correct[index] if index < len(correct) else None,
+                }
+            if index in any_right:
+                oracle_extra.add(key)
+    for key in attempts:
+        test_inputs.setdefault(key[:2], 0)
+        test_inputs[key[:2]] = max(test_inputs[key[:2]], key[2] + 1)
     solved = _solved(attempts, SUBMITTED_ATTEMPTS)
-    oracle = _solved(attempts, None)
+    oracle = _solved(attempts, None) | oracle_extra
     unanswered = [
         k for k, by in attempts.items() if all(a.get("correct") is None for a in by.values())
     ]
@@ -169,7 +195,42 @@ def build_report(runs: Sequence[RunData]) -> Report:
         attempts,
         score_solved(test_inputs, solved, unanswered),
         score_solved(test_inputs, oracle, unanswered),
+        overfit,
     )
+
+
+def _keep_final_program(
+    programs: dict[TaskKey, dict[int, dict[str, Any]]], record: dict[str, Any]
+) -> None:
+    """An attempt's final program is its last round's (failed attempts are not programs)."""
+    if record.get("error") is not None:
+        return
+    task_key = (str(record["task_id"]), record.get("version"))
+    number = int(record.get("attempt") or 0)
+    finals = programs.setdefault(task_key, {})
+    current = finals.get(number)
+    if current is None or int(record.get("round") or 0) >= int(current.get("round") or 0):
+        finals[number] = record
+
+
+def _select_programs(
+    finals: dict[int, dict[str, Any]],
+) -> tuple[list[dict[str, Any]], set[int], int]:
+    """The two programs submitted (best train accuracy, ties by attempt order), the test inputs
+    any program got right (oracle pass@k), and how many programs pass every train pair but fail
+    a test output (overfitting)."""
+    ordered = sorted(
+        finals.items(), key=lambda item: (-train_accuracy(item[1].get("train_results")), item[0])
+    )
+    chosen = [program for _, program in ordered[:SUBMITTED_ATTEMPTS]]
+    any_right: set[int] = set()
+    overfit = 0
+    for program in finals.values():
+        correct = program.get("correct") or []
+        any_right |= {index for index, value in enumerate(correct) if value is True}
+        if train_accuracy(program.get("train_results")) == 1.0 and any(v is False for v in correct):
+            overfit += 1
+    return chosen, any_right, overfit
 
 
 def _outcomes(record: dict[str, Any]) -> Iterable[tuple[OutputKey, int, dict[str, Any]]]:

@@ -61,7 +61,7 @@ def record_id(
     return hashlib.sha256(key).hexdigest()[:24]
 
 
-HEAVY_FIELDS = ("messages", "response", "reasoning", "code", "train_results")
+HEAVY_FIELDS = ("messages", "response", "reasoning")
 """Record fields a resume does not need in memory (the file keeps them)."""
 
 

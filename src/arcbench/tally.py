@@ -25,13 +25,16 @@ class Tally:
     errors: int = 0
     parse_errors: int = 0
     correct: int = 0
+    fit_train: int = 0
+    """Codegen: programs that reproduce every train pair."""
     _outcomes: dict[str, str] = field(default_factory=dict)
     prompt_tokens: int = 0
     completion_tokens: int = 0
     reasoning_tokens: int = 0
     cost_usd: float = 0.0
     solved: set[OutputKey] = field(default_factory=set)
-    """Test outputs solved by one of their first two attempts (ARC Prize rules)."""
+    """Test outputs solved: by one of their first two attempts (traces), or by any program so far
+    (codegen, whose submitted pair of programs is only chosen at the end)."""
 
     @classmethod
     def from_records(cls, records: Iterable[dict[str, Any]]) -> Tally:
@@ -55,7 +58,15 @@ class Tally:
         self.completion_tokens += int(usage.get("completion_tokens") or 0)
         self.reasoning_tokens += int(usage.get("reasoning_tokens") or 0)
         self.cost_usd += float(record.get("cost_usd") or 0.0)
-        if record.get("correct") is True:
+        correct = record.get("correct")
+        if isinstance(correct, list):  # a codegen program answers every test input
+            for index, value in enumerate(correct):
+                if value is True:
+                    self.solved.add((str(record["task_id"]), record.get("version"), index))
+            results = record.get("train_results") or []
+            if results and all(r.get("status") == "correct" for r in results):
+                self.fit_train += 1
+        elif correct is True:
             attempt = record.get("attempt")
             if isinstance(attempt, int) and attempt <= SUBMITTED_ATTEMPTS:
                 key = (
@@ -86,4 +97,7 @@ def _outcome(record: dict[str, Any]) -> str:
         return "error"
     if record.get("parse_error") is not None:
         return "parse_error"
-    return "correct" if record.get("correct") is True else "answered"
+    correct = record.get("correct")
+    if isinstance(correct, list):
+        return "correct" if correct and all(v is True for v in correct) else "answered"
+    return "correct" if correct is True else "answered"

@@ -22,7 +22,6 @@ from arcbench.prompts import traces_prompt
 from arcbench.rundir import RunDirectory, now_iso, record_id
 from arcbench.runner import Outcome, Runner, Stopper, sigint_stops
 from arcbench.scoring import is_correct
-from arcbench.tally import Tally
 
 PROMPT = "traces"
 
@@ -108,13 +107,11 @@ async def run_traces(
     model: ChatModel,
     tasks: Sequence[Task],
     options: TracesOptions,
-    tally: Tally,
     *,
     on_record: Callable[[dict[str, Any]], None] | None = None,
     stopper: Stopper | None = None,
 ) -> Outcome:
-    """Run every unfinished attempt, appending each record as it finishes and adding it to
-    `tally`. Returns how the run ended."""
+    """Run every unfinished attempt, appending each record the moment it finishes."""
     items = plan_items(run.run_id, tasks, options.attempts, run.done)
 
     async def work(item: WorkItem) -> dict[str, Any]:
@@ -157,7 +154,6 @@ async def run_traces(
             run.append(record)
         except OSError as exc:
             raise RunOutputError(f"cannot write {run.results_path}: {exc.strerror}") from None
-        tally.add(record)
         if on_record is not None:
             on_record(record)
 

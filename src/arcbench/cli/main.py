@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from arcbench import __version__
-from arcbench.cli import merge, models, report, tasks, traces
+from arcbench.cli import codegen, merge, models, report, tasks, traces
 
 app = typer.Typer(
     name="arcbench",
@@ -24,6 +24,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.command("traces")(traces.traces)
+app.command("codegen")(codegen.codegen)
 app.command("report")(report.report)
 app.add_typer(tasks.app, name="tasks")
 app.add_typer(models.app, name="models")

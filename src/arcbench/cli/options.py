@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -38,4 +39,62 @@ SkipInvalidOption = Annotated[
     typer.Option(
         "--skip-invalid", help="Load the valid tasks of a dataset and report the invalid ones."
     ),
+]
+
+# --- options of the model-calling commands (traces, codegen) ---
+
+ModelOption = Annotated[
+    str,
+    typer.Option(
+        "--model", "-m", help="Registry name: LOCAL_0, openrouter/<vendor>/<model>, or models.toml."
+    ),
+]
+RunDatasetOption = Annotated[
+    str | None,
+    typer.Option(
+        "--dataset",
+        "-d",
+        help="Bundled set (default arc-agi-2/evaluation), a task directory, or a .json file.",
+    ),
+]
+MaxConcurrentOption = Annotated[
+    int | None,
+    typer.Option("--max-concurrent", "-j", help="Requests in flight at once [default: 4]."),
+]
+AttemptsOption = Annotated[
+    int | None, typer.Option("--attempts", help="Attempts per test input [default: 2].")
+]
+TemperatureOption = Annotated[
+    float | None, typer.Option("--temperature", help="Sampling temperature.")
+]
+MaxTokensOption = Annotated[
+    int | None, typer.Option("--max-tokens", help="Completion token limit.")
+]
+TimeoutOption = Annotated[
+    float | None,
+    typer.Option(
+        "--timeout", help="Seconds one attempt may take, retries included [default: 600]."
+    ),
+]
+RetriesOption = Annotated[
+    int | None, typer.Option("--retries", help="Retries of a failed request [default: 6].")
+]
+RateLimitOption = Annotated[
+    float | None, typer.Option("--rate-limit", help="Requests per minute, retries included.")
+]
+BaseUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--base-url", help="Replace the model's endpoint for this run (its key is sent there)."
+    ),
+]
+OutOption = Annotated[
+    Path | None, typer.Option("--out", "-o", help="Directory of run directories [default: runs].")
+]
+RunNameOption = Annotated[
+    str | None,
+    typer.Option("--run-name", help="Name of the run directory; an existing one is resumed."),
+]
+ModelsFileOption = Annotated[
+    Path | None, typer.Option("--models-file", help="models.toml to use instead of ./models.toml.")
 ]

@@ -38,7 +38,7 @@ class ProgressReporter:
         self.console = console or Console(stderr=True, highlight=False)
         self._progress: Progress | None = None
         self._task: TaskID | None = None
-        self._total = 0
+        self._total: int | None = 0
         self._done = 0
         self._started = time.monotonic()
         self._last_line = 0.0
@@ -46,12 +46,15 @@ class ProgressReporter:
 
     # -- JobReporter --------------------------------------------------------------------------
 
-    def started(self, run: RunDirectory, total: int, remaining: int, tally: Tally) -> None:
+    def started(
+        self, run: RunDirectory, total: int | None, remaining: int | None, tally: Tally
+    ) -> None:
         self._total = total
-        self._done = total - remaining
+        self._done = 0 if total is None or remaining is None else total - remaining
         self._started = time.monotonic()
         verb = "resuming" if run.resumed else "starting"
-        self.console.print(f"{verb} run {run.path} ({remaining} of {total} attempts to go)")
+        todo = "" if total is None else f" ({remaining} of {total} attempts to go)"
+        self.console.print(f"{verb} run {run.path}{todo}")
         if run.torn is not None:
             self.console.print(f"[yellow]{run.torn.describe()}[/yellow]")
         if self.console.is_terminal:
@@ -80,7 +83,8 @@ class ProgressReporter:
         now = time.monotonic()
         if now - self._last_line >= PLAIN_INTERVAL_S or self._done == self._total:
             self._last_line = now
-            self.console.print(f"[{self._done}/{self._total}] {self._stats(tally)} {self._rate()}")
+            total = "?" if self._total is None else self._total
+            self.console.print(f"[{self._done}/{total}] {self._stats(tally)} {self._rate()}")
 
     def stopping(self, cancelling: bool) -> None:
         if cancelling:
@@ -107,14 +111,15 @@ class ProgressReporter:
 
     def _stats(self, tally: Tally) -> str:
         tokens = tally.prompt_tokens + tally.completion_tokens
+        fits = f"fit train {tally.fit_train} · " if tally.fit_train else ""
         return (
-            f"solved {len(tally.solved)} · errors {tally.errors} · "
+            f"solved {len(tally.solved)} · {fits}errors {tally.errors} · "
             f"tokens {_tokens(tokens)} · ${tally.cost_usd:.4f}"
         )
 
     def _rate(self) -> str:
         elapsed = time.monotonic() - self._started
-        if not self._session_done or elapsed <= 0:
+        if not self._session_done or elapsed <= 0 or self._total is None:
             return ""
         rate = self._session_done / elapsed
         left = (self._total - self._done) / rate

@@ -4,77 +4,33 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from arcbench.cli.options import (
+    AttemptsOption,
+    BaseUrlOption,
+    MaxConcurrentOption,
     MaxTasksOption,
+    MaxTokensOption,
+    ModelOption,
+    ModelsFileOption,
+    OutOption,
+    RateLimitOption,
+    RetriesOption,
+    RunDatasetOption,
+    RunNameOption,
     ShardOption,
     SkipInvalidOption,
     TaskIdsOption,
     TasksRangeOption,
+    TemperatureOption,
+    TimeoutOption,
 )
 
 if TYPE_CHECKING:
-    from arcbench.jobs import JobResult
-
-ModelOption = Annotated[
-    str,
-    typer.Option(
-        "--model", "-m", help="Registry name: LOCAL_0, openrouter/<vendor>/<model>, or models.toml."
-    ),
-]
-RunDatasetOption = Annotated[
-    str | None,
-    typer.Option(
-        "--dataset",
-        "-d",
-        help="Bundled set (default arc-agi-2/evaluation), a task directory, or a .json file.",
-    ),
-]
-MaxConcurrentOption = Annotated[
-    int | None,
-    typer.Option("--max-concurrent", "-j", help="Requests in flight at once [default: 4]."),
-]
-AttemptsOption = Annotated[
-    int | None, typer.Option("--attempts", help="Attempts per test input [default: 2].")
-]
-TemperatureOption = Annotated[
-    float | None, typer.Option("--temperature", help="Sampling temperature.")
-]
-MaxTokensOption = Annotated[
-    int | None, typer.Option("--max-tokens", help="Completion token limit.")
-]
-TimeoutOption = Annotated[
-    float | None,
-    typer.Option(
-        "--timeout", help="Seconds one attempt may take, retries included [default: 600]."
-    ),
-]
-RetriesOption = Annotated[
-    int | None, typer.Option("--retries", help="Retries of a failed request [default: 6].")
-]
-RateLimitOption = Annotated[
-    float | None, typer.Option("--rate-limit", help="Requests per minute, retries included.")
-]
-BaseUrlOption = Annotated[
-    str | None,
-    typer.Option(
-        "--base-url", help="Replace the model's endpoint for this run (its key is sent there)."
-    ),
-]
-OutOption = Annotated[
-    Path | None, typer.Option("--out", "-o", help="Directory of run directories [default: runs].")
-]
-RunNameOption = Annotated[
-    str | None,
-    typer.Option("--run-name", help="Name of the run directory; an existing one is resumed."),
-]
-ModelsFileOption = Annotated[
-    Path | None, typer.Option("--models-file", help="models.toml to use instead of ./models.toml.")
-]
+    from arcbench.jobs import JobRequest, JobResult
 
 
 def traces(
@@ -112,8 +68,7 @@ def traces(
 
         arcbench traces --model LOCAL_0 --base-url http://gpu-box:8000/v1 --shard 1/4
     """
-    from arcbench.cli.progress import ProgressReporter
-    from arcbench.jobs import JobRequest, run_traces_job
+    from arcbench.jobs import JobRequest
     from arcbench.selection import Selection
     from arcbench.settings import load_settings
 
@@ -137,9 +92,17 @@ def traces(
         run_name=run_name,
         skip_invalid=skip_invalid,
     )
+    execute(request)
+
+
+def execute(request: JobRequest) -> None:
+    """Run a job with a progress display, print its result; exit 130 if it was interrupted."""
+    from arcbench.cli.progress import ProgressReporter
+    from arcbench.jobs import run_job
+
     reporter = ProgressReporter()
     try:
-        result = asyncio.run(run_traces_job(request, reporter))
+        result = asyncio.run(run_job(request, reporter))
     finally:
         reporter.close()
     print_result(result, reporter.console)
@@ -162,12 +125,20 @@ def print_result(result: JobResult, console: Any) -> None:
     table.add_row("per test output", f"{score.get('per_output', 0.0):.2%}")
     table.add_row("all or nothing", f"{score.get('all_or_nothing', 0.0):.2%}")
     table.add_row("tasks", str(counts.get("tasks", 0)))
-    table.add_row(
-        "attempts done / planned",
-        f"{counts.get('attempts_done', 0)} / {counts.get('attempts_planned', 0)}",
-    )
+    if manifest.get("command") == "codegen":
+        table.add_row("pass@k (any program)", f"{score.get('pass_at_k', 0.0):.2%}")
+        table.add_row("programs checked", str(counts.get("programs", 0)))
+        table.add_row("fit train, fail test (overfit)", str(counts.get("overfit_programs", 0)))
+        table.add_row("replies without a program", str(counts.get("parse_errors", 0)))
+        isolation = (manifest.get("sandbox") or {}).get("isolation", "?")
+        table.add_row("sandbox isolation", isolation)
+    else:
+        table.add_row(
+            "attempts done / planned",
+            f"{counts.get('attempts_done', 0)} / {counts.get('attempts_planned', 0)}",
+        )
+        table.add_row("replies without a grid", str(counts.get("parse_errors", 0)))
     table.add_row("errors", str(counts.get("errors", 0)))
-    table.add_row("replies without a grid", str(counts.get("parse_errors", 0)))
     usage = manifest.get("usage", {})
     table.add_row(
         "tokens (prompt / completion)",

@@ -22,9 +22,12 @@ def template_text(name: str) -> str:
     return files(__package__).joinpath(f"{name}.md").read_text(encoding="utf-8")
 
 
-def prompt_version(name: str) -> str:
-    """A short hash of the template's text; it changes whenever the prompt does."""
-    return hashlib.sha256(template_text(name).encode()).hexdigest()[:12]
+def prompt_version(*names: str) -> str:
+    """A short hash of the templates' text; it changes whenever a prompt does."""
+    digest = hashlib.sha256()
+    for name in names:
+        digest.update(template_text(name).encode())
+    return digest.hexdigest()[:12]
 
 
 def format_grid(grid: Grid) -> str:
@@ -56,3 +59,17 @@ def traces_prompt(task: Task, test_index: int) -> str:
         examples=format_examples(task),
         test_input=format_grid(task.test[test_index].input),
     )
+
+
+def codegen_prompt(task: Task) -> str:
+    """The `codegen` prompt: the train pairs and every test input, asking for `transform`."""
+    tests = "\n\n".join(
+        f"Test input {number}:\n{format_grid(test.input)}"
+        for number, test in enumerate(task.test, start=1)
+    )
+    return render("codegen", examples=format_examples(task), test_inputs=tests)
+
+
+def repair_prompt(failures: str) -> str:
+    """The follow-up of a repair round: what the program did wrong, asking for a fix."""
+    return render("codegen_repair", failures=failures)

@@ -1,0 +1,115 @@
+"""`arcbench codegen`: programs from a model, checked in the sandbox on every pair, scored."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from arcbench.cli.options import (
+    AttemptsOption,
+    BaseUrlOption,
+    MaxConcurrentOption,
+    MaxTasksOption,
+    MaxTokensOption,
+    ModelOption,
+    ModelsFileOption,
+    OutOption,
+    RateLimitOption,
+    RetriesOption,
+    RunDatasetOption,
+    RunNameOption,
+    ShardOption,
+    SkipInvalidOption,
+    TaskIdsOption,
+    TasksRangeOption,
+    TemperatureOption,
+    TimeoutOption,
+)
+from arcbench.cli.traces import execute
+
+
+def codegen(
+    model: ModelOption,
+    dataset: RunDatasetOption = None,
+    task_ids: TaskIdsOption = None,
+    tasks_range: TasksRangeOption = None,
+    max_tasks: MaxTasksOption = None,
+    shard: ShardOption = None,
+    max_concurrent: MaxConcurrentOption = None,
+    attempts: AttemptsOption = None,
+    rounds: Annotated[
+        int,
+        typer.Option("--rounds", min=0, help="Repair rounds after a program fails a train pair."),
+    ] = 0,
+    exec_timeout: Annotated[
+        float,
+        typer.Option("--exec-timeout", min=0.1, help="Wall seconds for one program on one input."),
+    ] = 2.0,
+    sandbox: Annotated[
+        str,
+        typer.Option(
+            "--sandbox",
+            help="full (namespaces, the default) or weak (no namespaces; only where full "
+            "isolation is unavailable, and recorded in run.json).",
+        ),
+    ] = "full",
+    temperature: TemperatureOption = None,
+    max_tokens: MaxTokensOption = None,
+    timeout: TimeoutOption = None,
+    retries: RetriesOption = None,
+    rate_limit: RateLimitOption = None,
+    base_url: BaseUrlOption = None,
+    out: OutOption = None,
+    run_name: RunNameOption = None,
+    models_file: ModelsFileOption = None,
+    skip_invalid: SkipInvalidOption = False,
+) -> None:
+    """Ask a model for reasoning and a Python transform(grid) program; check it in the sandbox.
+
+    Each program runs on every train input and every test input, isolated from the machine.
+    With --rounds R, a program that gets a train pair wrong is shown its failures and repaired
+    up to R times. Two programs per task are submitted, chosen by train accuracy. --model
+    baseline checks a catalog of whole-grid rules offline, with no model server.
+
+    Examples:
+
+        arcbench codegen --model baseline --dataset arc-agi-1/training
+
+        arcbench codegen --model LOCAL_0 --max-concurrent 8 --rounds 2
+
+        arcbench codegen --model openrouter/openai/gpt-4o-mini --max-tasks 20 --attempts 4
+    """
+    from arcbench.errors import SandboxError
+    from arcbench.jobs import JobRequest
+    from arcbench.selection import Selection
+    from arcbench.settings import load_settings
+
+    if sandbox not in {"full", "weak"}:
+        raise SandboxError(f"--sandbox {sandbox}: use full or weak")
+    settings = load_settings(
+        max_concurrent=max_concurrent,
+        attempts=attempts,
+        temperature=temperature,
+        max_tokens=max_tokens,
+        timeout=timeout,
+        retries=retries,
+        rate_limit=rate_limit,
+        base_url=base_url,
+        out=out,
+        models_file=models_file,
+    )
+    execute(
+        JobRequest(
+            model=model,
+            settings=settings,
+            dataset=dataset or settings.dataset,
+            command="codegen",
+            selection=Selection.parse(task_ids, tasks_range, max_tasks, shard),
+            run_name=run_name,
+            skip_invalid=skip_invalid,
+            rounds=rounds,
+            exec_timeout=exec_timeout,
+            sandbox=sandbox,
+        )
+    )
