@@ -390,6 +390,29 @@ def test_the_connection_pool_is_sized_to_the_concurrency(fake_server: FakeServer
     assert time.monotonic() - started >= 0.38  # 4 requests through 2 connections: two rounds
 
 
+def test_large_concurrency_is_split_over_pools_of_the_same_total_size(
+    fake_server: FakeServer,
+) -> None:
+    from arcbench.client import ShardedTransport
+
+    fake_server.latency = 0.2
+    texts: list[str] = []
+
+    async def go() -> None:
+        async with make_client(fake_server, max_concurrent=40) as client:
+            assert isinstance(client._http._transport, ShardedTransport)
+            completions = await asyncio.gather(*(client.complete(MESSAGES) for _ in range(80)))
+            texts.extend(c.text for c in completions)
+
+    started = time.monotonic()
+    run(go())
+    elapsed = time.monotonic() - started
+    assert len(texts) == 80
+    assert all(texts)
+    assert elapsed >= 0.38  # 80 requests through 40 connections: at least two rounds
+    assert elapsed < 2.0  # ...but not one connection at a time
+
+
 # -- usage and cost ------------------------------------------------------------------------------
 
 

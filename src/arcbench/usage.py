@@ -7,7 +7,7 @@ without importing httpx.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 PER_MILLION = 1_000_000
@@ -35,7 +35,11 @@ class Usage:
 
     def as_dict(self) -> dict[str, int]:
         """The record form (`usage` in results.jsonl and run.json)."""
-        return asdict(self)
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "reasoning_tokens": self.reasoning_tokens,
+        }
 
     @classmethod
     def from_reply(cls, usage: object) -> Usage | None:

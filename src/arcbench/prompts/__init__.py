@@ -11,6 +11,8 @@ from functools import cache
 from importlib.resources import files
 from string import Template
 
+import orjson
+
 from arcbench.models import Task
 
 Grid = list[list[int]]
@@ -31,9 +33,12 @@ def prompt_version(*names: str) -> str:
 
 
 def format_grid(grid: Grid) -> str:
-    """A grid as a JSON list of rows, one row per line: digits, never colour names."""
-    rows = ",\n ".join("[" + ",".join(str(cell) for cell in row) + "]" for row in grid)
-    return f"[{rows}]"
+    """A grid as a JSON list of rows, one row per line: digits, never colour names.
+
+    Serialised by orjson in one call and then broken into lines: prompts are built for every
+    attempt, so this sits on the runner's hot path.
+    """
+    return orjson.dumps(grid).decode().replace("],[", "],\n [")
 
 
 def format_examples(task: Task) -> str:
