@@ -194,10 +194,12 @@ def bwrap_command(
         "--die-with-parent", "--as-pid-1", "--new-session",
         "--hostname", "arcbench-sandbox",
         "--clearenv", "--setenv", "PATH", MINIMAL_PATH,
+        # The program's /tmp comes first, so that a Python installation under /tmp (a venv in a
+        # CI runner's scratch space) is bound on top of it rather than hidden by it.
+        "--size", str(tmp_bytes), "--perms", "1777", "--tmpfs", SANDBOX_TMP,
         *python_mounts(),
         "--proc", "/proc",
         "--dev", "/dev",
-        "--size", str(tmp_bytes), "--perms", "1777", "--tmpfs", SANDBOX_TMP,
         "--remount-ro", "/",
         "--chdir", SANDBOX_TMP,
         interpreter(), "-I", "-S", "-B", *worker_args,
