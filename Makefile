@@ -12,3 +12,6 @@ lint:
 bench:
 	python bench/bench_startup.py
 	python bench/bench_load.py
+	python bench/bench_sandbox.py
+	python bench/bench_runner.py
+	python bench/bench_store.py

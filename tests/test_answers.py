@@ -18,6 +18,10 @@ from arcbench.answers import extract_grid, reasoning_text
         ("Answer:\n7 7 7", [[7, 7, 7]]),
         ("```python\nx = 1\n```\nfinal: [[3]]", [[3]]),
         ("```\n1 2\n3 4\n```", [[1, 2], [3, 4]]),
+        ("Input was [[1,2],[3,4]]\nAnswer:\n[[4,3],[2,1]]\n\n[[1]]", [[1]]),
+        ("[[1,2],[3,4]]\n[[5,6],[7,8]]", [[5, 6], [7, 8]]),
+        ("```json\n[[3]]\n```\n```python\nx = [[1]]\n```", [[3]]),
+        ("a list [1, [2]] then [[7]] and the end", [[7]]),
     ],
 )
 def test_grid_is_found(reply: str, grid: list[list[int]]) -> None:

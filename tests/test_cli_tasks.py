@@ -312,3 +312,15 @@ def test_augment_bad_options(tmp_path: Path, args: tuple[str, ...], expected: st
     assert result.returncode == 2
     assert expected in result.stderr
     assert not out.exists()
+
+
+def test_unwritable_output_paths_give_one_clear_line(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("")
+    for out, expected in (
+        (tmp_path / "afile" / "x.json", "cannot create its directory"),
+        (tmp_path, "is a directory, not a file"),
+    ):
+        result = run_cli("tasks", "augment", "--max-tasks", "1", "--out", str(out))
+        assert result.returncode == 2
+        assert expected in result.stderr
+        assert "Traceback" not in result.stderr

@@ -424,3 +424,99 @@ def test_api_key_reaches_the_server_and_nothing_else(
     missing = run_cli("traces", "--model", "mine", "-d", str(small_dataset), env=_env())
     assert missing.returncode == 2
     assert "MY_KEY" in missing.stderr
+
+
+def test_billed_tokens_of_retried_failures_survive_resumes(
+    fake_server: FakeServer, small_dataset: Path
+) -> None:
+    billed = {"prompt_tokens": 1000, "completion_tokens": 5000}
+    fake_server.responder = _solver
+    fake_server.enqueue(status(500, usage=billed))
+    args = ("-d", str(small_dataset), "--run-name", "bill", "-j", "1", "--retries", "0")
+    assert _traces(fake_server, *args).returncode == 0
+    first = _manifest(Path("runs/bill"))["usage"]["completion_tokens"]
+    assert first >= 5000
+    for _ in range(2):  # the failure is retried, then nothing is left to do
+        assert _traces(fake_server, *args).returncode == 0
+        manifest = _manifest(Path("runs/bill"))
+        assert manifest["usage"]["completion_tokens"] >= 5000
+        assert manifest["counts"]["errors"] == 0
+    summary = orjson.loads(run_cli("report", "runs/bill", "--json").stdout)
+    assert summary["usage"] == manifest["usage"]
+
+
+def test_report_refuses_runs_that_share_tasks(fake_server: FakeServer, small_dataset: Path) -> None:
+    fake_server.responder = _solver
+    for name in ("one", "two"):
+        assert _traces(fake_server, "-d", str(small_dataset), "--run-name", name).returncode == 0
+    mixed = run_cli("report", "runs/one", "runs/two")
+    assert mixed.returncode == 2
+    assert "both cover task aaa" in mixed.stderr
+    assert "--compare" in mixed.stderr
+    twice = orjson.loads(run_cli("report", "runs/one", "runs/one", "--json").stdout)
+    assert twice["score"] == pytest.approx(0.5)
+
+
+def test_failed_attempts_do_not_count_as_unknown_answers(
+    fake_server: FakeServer, small_dataset: Path
+) -> None:
+    fake_server.enqueue(status(500), status(500))
+    fake_server.responder = _solver
+    result = _traces(
+        fake_server, "-d", str(small_dataset), "--run-name", "unk", "-j", "1", "--retries", "0"
+    )
+    assert result.returncode == 0, result.stderr
+    summary = orjson.loads(run_cli("report", "runs/unk", "--json").stdout)
+    assert summary["outputs_without_answer"] == 1  # only bbb's second test input
+
+
+def test_a_run_directory_has_one_writer(fake_server: FakeServer, small_dataset: Path) -> None:
+    fake_server.latency = 1.0
+    first = _start(fake_server, "-d", str(small_dataset), "--run-name", "busy", "-j", "1")
+    try:
+        _wait_for_records(Path("runs/busy/run.json"), 1)
+        second = _traces(fake_server, "-d", str(small_dataset), "--run-name", "busy")
+        assert second.returncode == 2
+        assert "being written by another arcbench process" in second.stderr
+    finally:
+        first.send_signal(signal.SIGINT)
+        first.communicate(timeout=60)
+
+
+def test_bad_requests_are_refused_before_anything_runs(
+    fake_server: FakeServer, small_dataset: Path
+) -> None:
+    escape = _traces(fake_server, "-d", str(small_dataset), "--run-name", "../outside")
+    assert escape.returncode == 2
+    assert "--run-name" in escape.stderr
+    assert not Path("outside").exists()
+    offline = run_cli("traces", "--model", "baseline", "-d", str(small_dataset), env=_env())
+    assert offline.returncode == 2
+    assert "arcbench codegen --model baseline" in offline.stderr
+    empty = _traces(fake_server, "-d", str(small_dataset), "--tasks", "5:2")
+    assert empty.returncode == 2
+    assert "the selection holds no tasks" in empty.stderr
+    assert not Path("runs").exists()
+
+
+def test_credentials_in_base_url_stay_out_of_the_run(
+    fake_server: FakeServer, small_dataset: Path
+) -> None:
+    fake_server.responder = _solver
+    url = fake_server.url.replace("http://", "http://user:sk-in-url-secret@")
+    result = run_cli(
+        "traces",
+        "--model",
+        "LOCAL_0",
+        "--base-url",
+        url,
+        "-d",
+        str(small_dataset),
+        "--run-name",
+        "cred",
+        env=_env(),
+    )
+    assert result.returncode == 0, result.stderr
+    for path in Path("runs/cred").iterdir():
+        text = path.read_text()
+        assert "sk-in-url-secret" not in text

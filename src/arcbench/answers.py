@@ -26,7 +26,6 @@ from arcbench.models import Grid
 _GRID = TypeAdapter(Grid)
 
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)```", re.DOTALL)
-_BARE = re.compile(r"\[\s*\[[\d\s,\[\]]*\]\s*\]")
 _DIGIT_ROW = re.compile(r"^[ \t]*\d(?:[ \t,]*\d)*[ \t,]*$")
 
 
@@ -70,8 +69,14 @@ def _as_grid_candidate(source: str) -> object | None:
     return None
 
 
+_GRID_FENCES = {"", "json", "jsonc", "text", "txt", "plaintext", "output", "grid"}
+"""Fence languages an answer grid may be given in (a list literal in python code is not one)."""
+
+
 def _last_fenced(text: str) -> tuple[object, int] | None:
     for match in reversed(list(_FENCE.finditer(text))):
+        if match.group(1).lower() not in _GRID_FENCES:
+            continue
         body = match.group(2).strip()
         candidate = _as_grid_candidate(body)
         if candidate is None:
@@ -85,11 +90,31 @@ def _last_fenced(text: str) -> tuple[object, int] | None:
     return None
 
 
+def _bracket_spans(text: str) -> list[tuple[int, int]]:
+    """Every balanced `[[ … ]]` span (outermost only), in order of appearance."""
+    spans: list[tuple[int, int]] = []
+    depth = 0
+    start = -1
+    for index, char in enumerate(text):
+        if char == "[":
+            if depth == 0:
+                start = index
+            depth += 1
+        elif char == "]" and depth:
+            depth -= 1
+            if depth == 0:
+                inner = text[start + 1 : index].lstrip()
+                if inner.startswith("["):
+                    spans.append((start, index + 1))
+    return spans
+
+
 def _last_bare(text: str) -> tuple[object, int] | None:
-    for match in reversed(list(_BARE.finditer(text))):
-        candidate = _as_grid_candidate(match.group(0))
+    """The last balanced list of lists in the text that parses as JSON."""
+    for start, end in reversed(_bracket_spans(text)):
+        candidate = _as_grid_candidate(text[start:end])
         if candidate is not None:
-            return candidate, match.start()
+            return candidate, start
     return None
 
 

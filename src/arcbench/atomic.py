@@ -8,6 +8,7 @@ rename itself survives a crash. A failure leaves the target untouched and no tem
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -15,7 +16,14 @@ from pathlib import Path
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Replace `path` with `data` atomically, creating parent directories as needed."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OSError(
+            exc.errno, f"cannot create its directory ({exc.strerror})", str(path)
+        ) from None
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "is a directory, not a file", str(path))
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as tmp:

@@ -53,7 +53,7 @@ from arcbench.errors import (
     PaymentRequiredError,
     RequestRejectedError,
 )
-from arcbench.registry import ModelEntry, resolve_api_key
+from arcbench.registry import ModelEntry, resolve_api_key, shown_url
 from arcbench.settings import Settings
 from arcbench.usage import Usage, reported_cost
 
@@ -372,7 +372,7 @@ class ModelClient:
 
     def __repr__(self) -> str:
         return (
-            f"ModelClient(name={self.entry.name!r}, base_url={_shown_url(self.base_url)!r}, "
+            f"ModelClient(name={self.entry.name!r}, base_url={shown_url(self.base_url)!r}, "
             f"model_id={self._model_id!r})"
         )
 
@@ -406,7 +406,7 @@ class ModelClient:
         return {
             "name": self.entry.name,
             "provider": self.entry.provider,
-            "base_url": _shown_url(self.base_url),
+            "base_url": shown_url(self.base_url),
             "model_id": self._model_id,
             "source": self.entry.source,
         }
@@ -527,7 +527,7 @@ class ModelClient:
 
     def _unavailable(self, call: _Call, detail: str) -> ModelUnavailableError:
         return ModelUnavailableError(
-            f"{self.entry.name} at {_shown_url(self.base_url)}: {detail}. Check that the server "
+            f"{self.entry.name} at {shown_url(self.base_url)}: {detail}. Check that the server "
             "is up and reachable; --retries and --timeout bound how long arcbench keeps trying",
             usage=call.usage,
             cost_usd=call.cost,
@@ -586,7 +586,7 @@ class ModelClient:
         if 200 <= status < 300:
             return
         said = self._server_text(data) or response.reason_phrase or "no detail"
-        where = f"{self.entry.name} at {_shown_url(self.base_url)}"
+        where = f"{self.entry.name} at {shown_url(self.base_url)}"
         if status in (401, 403):
             raise AuthError(
                 f"{where} refused the request (HTTP {status}: {said}); {self._key_hint()}",
@@ -669,7 +669,7 @@ class ModelClient:
             for item in (listed if isinstance(listed, list) else [])
             if isinstance(item, dict) and isinstance(item.get("id"), str)
         ]
-        where = f"{self.entry.name} at {_shown_url(self.base_url)}"
+        where = f"{self.entry.name} at {shown_url(self.base_url)}"
         if not ids:
             raise ConfigError(
                 f'{where} lists no model at /models; set model_id = "..." under '
@@ -683,11 +683,6 @@ class ModelClient:
             )
         log.info("%s: the server at %s serves %s", self.entry.name, self.base_url, ids[0])
         return ids[0]
-
-
-def _shown_url(url: str) -> str:
-    """A URL fit for messages and records: any `user:password@` part removed."""
-    return re.sub(r"(?<=://)[^/@]*@", "", url)
 
 
 def build_client(

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from arcbench.errors import ModelError, RunOutputError
+from arcbench.errors import ModelError, RunOutputError, SandboxError
 from arcbench.models import Task
 from arcbench.programs import PairResult, extract_program, judge_train, train_accuracy
 from arcbench.prompts import codegen_prompt, format_grid, repair_prompt
@@ -121,6 +121,8 @@ class CodegenWork:
         self.sandbox = sandbox
         self.options = options
         self.append = append
+        self.rounds_reached: dict[tuple[str, int | None, int], int] = {}
+        """The round each attempt is in, so an unexpected failure is recorded under its id."""
 
     async def __call__(self, item: Attempt) -> dict[str, Any]:
         task = item.task
@@ -136,6 +138,7 @@ class CodegenWork:
             messages = [{"role": "user", "content": codegen_prompt(task)}]
             round_ = 0
         while True:
+            self.rounds_reached[(task.id, task.version, item.attempt)] = round_
             record = await self._round(task, item.attempt, round_, messages)
             if (
                 round_ >= self.options.rounds
@@ -183,7 +186,16 @@ class CodegenWork:
             cost_usd=completion.cost_usd,
             model=completion.model,
         )
-        await self._check(task, record)
+        try:
+            await self._check(task, record)
+        except SandboxError as exc:  # the sandbox broke, not the program: retried on resume
+            return failed_record(
+                record,
+                f"sandbox failure: {exc}",
+                completion.usage,
+                completion.cost_usd,
+                time.perf_counter() - started,
+            )
         record["latency_s"] = round(time.perf_counter() - started, 3)
         record["finished_at"] = now_iso()
         record["error"] = None
@@ -275,16 +287,16 @@ async def run_codegen(
             items[index] = Attempt(item.task, item.attempt, resumed)
 
     def on_error(item: Attempt, exc: Exception) -> dict[str, Any]:
+        task = item.task
+        round_ = work.rounds_reached.get((task.id, task.version, item.attempt), 0)
         base: dict[str, Any] = {
-            "record_id": record_id(
-                run.run_id, item.task.id, item.task.version, None, item.attempt, 0
-            ),
+            "record_id": record_id(run.run_id, task.id, task.version, None, item.attempt, round_),
             "run_id": run.run_id,
-            "task_id": item.task.id,
-            "version": item.task.version,
+            "task_id": task.id,
+            "version": task.version,
             "test_index": None,
             "attempt": item.attempt,
-            "round": 0,
+            "round": round_,
             "messages": [],
         }
         return failed_record(base, f"{type(exc).__name__}: {exc}", None, 0.0, 0.0)
@@ -388,9 +400,12 @@ class BaselineWork:
             "rule": candidate.name,
         }
         inputs = [pair.input for pair in task.train] + [test.input for test in task.test]
-        outcomes = await self.sandbox.check(
-            candidate.code, inputs, timeout_s=self.options.exec_timeout
-        )
+        try:
+            outcomes = await self.sandbox.check(
+                candidate.code, inputs, timeout_s=self.options.exec_timeout
+            )
+        except SandboxError as exc:  # retried on resume: this candidate is not done
+            return failed_record(record, f"sandbox failure: {exc}", None, 0.0, 0.0)
         train_outcomes, test_outcomes = outcomes[: len(task.train)], outcomes[len(task.train) :]
         predictions = [o.grid if o.status == "ok" else None for o in test_outcomes]
         record.update(

@@ -14,6 +14,7 @@ to do next. Anything else reaching the boundary is a bug and keeps its traceback
     ├── SelectionError            --task-ids / --tasks / --shard / --max-tasks cannot be satisfied
     ├── TransformError            a transform id or colour map is malformed or does not apply
     ├── ResultsFileError          a results file is missing or damaged before its last line
+    ├── ReportError               runs that cannot be scored together (they share tasks)
     ├── RunError                  a run directory cannot be created, resumed or written
     │   ├── RunMismatchError      --run-name names a run of another model, dataset or prompt
     │   └── RunOutputError        the run directory or its files cannot be written (fatal)
@@ -81,6 +82,10 @@ class TransformError(ArcbenchError):
 class ResultsFileError(ArcbenchError):
     """A results file or run directory cannot be read: missing, or a line other than the last is
     not JSON. (A torn last line is what a kill leaves behind; readers skip it instead.)"""
+
+
+class ReportError(ArcbenchError):
+    """Runs given to `report` cannot be scored together."""
 
 
 class RunError(ArcbenchError):

@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from arcbench.datasets import load_dataset
+from arcbench.errors import ConfigError
 from arcbench.models import Task
 from arcbench.prompts import prompt_version
-from arcbench.rundir import RunDirectory
+from arcbench.registry import shown_url
+from arcbench.rundir import RunDirectory, check_run_name
 from arcbench.runlog import LOGGER, run_log
 from arcbench.runner import Outcome, Stopper
 from arcbench.scoring import score_solved
@@ -49,7 +51,9 @@ class JobReporter(Protocol):
         self, run: RunDirectory, total: int | None, remaining: int | None, tally: Tally
     ) -> None: ...
 
-    def record(self, record: dict[str, Any], tally: Tally) -> None: ...
+    def record(self, record: dict[str, Any], tally: Tally, finished: bool) -> None:
+        """A record was written; `finished` when it completes a planned unit of work (a codegen
+        attempt may take several rounds, each its own record)."""
 
     def stopping(self, cancelling: bool) -> None: ...
 
@@ -181,6 +185,13 @@ async def run_job(request: JobRequest, reporter: JobReporter) -> JobResult:
     dataset = load_dataset(request.dataset, skip_invalid=request.skip_invalid)
     tasks = request.selection.apply(dataset.tasks, source=request.dataset)
     entry = load_registry(settings.models_file).resolve(request.model)
+    if entry.offline and request.command != "codegen":
+        raise ConfigError(
+            f"{entry.name} is an offline catalog of programs, not a language model: "
+            f"run it with `arcbench codegen --model {entry.name}`"
+        )
+    if request.run_name is not None:
+        check_run_name(request.run_name)
 
     def on_retry(event: Any) -> None:
         LOGGER.warning("retrying (%s), request %s failed", event.reason, event.attempt)
@@ -222,6 +233,7 @@ async def run_job(request: JobRequest, reporter: JobReporter) -> JobResult:
         )
         config = {
             **settings.model_dump(mode="json"),
+            "base_url": shown_url(settings.base_url) if settings.base_url else None,
             "dataset": request.dataset,
             "selection": asdict(request.selection),
             "run_name": name,
@@ -231,10 +243,14 @@ async def run_job(request: JobRequest, reporter: JobReporter) -> JobResult:
                 rounds=request.rounds, exec_timeout=request.exec_timeout, sandbox=request.sandbox
             )
         run = RunDirectory.open(settings.out / name, identity, config)
+        if "sandbox" in extra_manifest:
+            extra_manifest["sandbox"] = _sandbox_history(
+                run.manifest.get("sandbox"), extra_manifest["sandbox"]
+            )
         run.manifest.update(extra_manifest)
         run.write_manifest()
         plan = _plan(request, run, tasks, client is None)
-        tally = Tally.from_records(run.previous.values())
+        tally = Tally.from_records(run.previous.values(), run.billed)
         reporter.started(run, plan.total, plan.remaining, tally)
         with run_log(run.path / "run.log") as log:
             log.info(
@@ -255,6 +271,16 @@ async def run_job(request: JobRequest, reporter: JobReporter) -> JobResult:
                 request, run, client, sandbox, tasks, tally, reporter, log, plan.total
             )
     return JobResult(run.path, status, run.manifest, dataset.skipped)
+
+
+def _sandbox_history(before: Any, now: dict[str, Any]) -> dict[str, Any]:
+    """The isolation a run had: the weakest of all its sessions, each session listed."""
+    sessions = (
+        list(before.get("sessions", [before.get("isolation")])) if isinstance(before, dict) else []
+    )
+    sessions.append(now["isolation"])
+    weakest = "weak" if "weak" in sessions else now["isolation"]
+    return {**now, "isolation": weakest, "sessions": sessions}
 
 
 @dataclass(frozen=True)
@@ -296,7 +322,12 @@ async def _run_logged(
     def on_record(record: dict[str, Any]) -> None:
         tally.add(record)
         _log_record(log, record)
-        reporter.record(record, tally)
+        finished = True
+        if request.command == "codegen" and record.get("error") is None:
+            from arcbench.codegen import attempt_finished
+
+            finished = attempt_finished(record, request.rounds)
+        reporter.record(record, tally, finished)
 
     def on_stop(cancelling: bool) -> None:
         log.warning(

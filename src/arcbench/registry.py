@@ -221,9 +221,11 @@ def load_registry(models_file: Path | None = None) -> Registry:
     be a key pasted into the wrong field.
     """
     path = models_file
-    if path is None and Path(MODELS_FILE).is_file():
+    if path is None and Path(MODELS_FILE).exists():
         path = Path(MODELS_FILE)
-    elif path is not None and not path.is_file():
+    if path is not None and path.is_dir():
+        raise ConfigError(f"models file {path} is a directory: point it at a TOML file")
+    if path is not None and not path.is_file():
         raise ConfigError(
             f"models file {path} does not exist: create it or unset ARCBENCH_MODELS_FILE"
         )
@@ -270,6 +272,13 @@ def _merge(name: str, spec: _FileEntry, path: Path, builtins: dict[str, ModelEnt
     extra = {**base.extra, **(given.pop("extra", None) or {})}
     merged.update(given, extra=extra, source=f"{path} (over {base.source})")
     return ModelEntry.model_validate(merged)
+
+
+def shown_url(url: str) -> str:
+    """A URL fit for messages and records: a `user:password@` part and any query string (where
+    some providers put a key) removed."""
+    url = re.sub(r"(?<=://)[^/@]*@", "", url)
+    return url.split("?", 1)[0].split("#", 1)[0]
 
 
 def _normalise_url(url: str, *, where: str) -> str:

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from arcbench.errors import ResultsFileError
+from arcbench.errors import ReportError, ResultsFileError
 from arcbench.programs import train_accuracy
-from arcbench.rundir import latest_records, slim
-from arcbench.runfiles import RESULTS_FILE, iter_results, read_manifest
+from arcbench.rundir import Billed, read_latest
+from arcbench.runfiles import RESULTS_FILE, read_manifest
 from arcbench.scoring import SUBMITTED_ATTEMPTS, Score, score_solved
 
 TaskKey = tuple[str, int | None]
@@ -33,6 +33,7 @@ class RunData:
     path: Path
     manifest: dict[str, Any]
     records: dict[str, dict[str, Any]]
+    billed: Billed = field(default_factory=Billed)
 
     @property
     def label(self) -> str:
@@ -55,9 +56,9 @@ class Report:
     def totals(self) -> dict[str, Any]:
         records = [r for run in self.runs for r in run.records.values()]
         usage = {"prompt_tokens": 0, "completion_tokens": 0, "reasoning_tokens": 0}
-        for record in records:
-            for key in usage:
-                usage[key] += int((record.get("usage") or {}).get(key) or 0)
+        for run in self.runs:
+            for key, value in run.billed.usage().items():
+                usage[key] += value
         return {
             "records": len(records),
             "errors": sum(1 for r in records if r.get("error") is not None),
@@ -65,7 +66,7 @@ class Report:
                 1 for r in records if r.get("error") is None and r.get("parse_error") is not None
             ),
             "usage": usage,
-            "cost_usd": round(sum(float(r.get("cost_usd") or 0.0) for r in records), 6),
+            "cost_usd": round(sum(run.billed.cost_usd for run in self.runs), 6),
         }
 
     def as_dict(self) -> dict[str, Any]:
@@ -138,7 +139,8 @@ def read_run(path: Path, manifest: dict[str, Any] | None = None) -> RunData:
             raise ResultsFileError(f"{path}: neither run.json nor results.jsonl found here")
         records: dict[str, dict[str, Any]] = {}
     else:
-        records = latest_records(slim(r) for r in iter_results(results))
+        records, billed = read_latest(results)
+        return RunData(path, manifest, records, billed)
     return RunData(path, manifest, records)
 
 
@@ -149,8 +151,41 @@ def _label_key(label: str) -> TaskKey:
     return label, None
 
 
+def _run_tasks(run: RunData) -> set[TaskKey]:
+    declared = (run.manifest.get("dataset") or {}).get("test_inputs") or {}
+    keys = {_label_key(label) for label in declared}
+    keys |= {(str(r["task_id"]), r.get("version")) for r in run.records.values()}
+    return keys
+
+
+def distinct_runs(runs: Sequence[RunData]) -> list[RunData]:
+    """The runs to score together, each once, none sharing a task with another.
+
+    Shards of one run cover disjoint tasks and add up; two runs that answered the same task
+    would silently mix their attempts, so that is refused (compare them instead).
+    """
+    unique: list[RunData] = []
+    seen_ids: set[str] = set()
+    owner: dict[TaskKey, RunData] = {}
+    for run in runs:
+        run_id = str(run.manifest.get("run_id") or run.path.resolve())
+        if run_id in seen_ids:
+            continue
+        seen_ids.add(run_id)
+        for key in sorted(_run_tasks(run), key=str):
+            other = owner.setdefault(key, run)
+            if other is not run:
+                raise ReportError(
+                    f"{other.path} and {run.path} both cover task {_label(key)}: report the "
+                    "shards of one run together, or compare two runs with --compare"
+                )
+        unique.append(run)
+    return unique
+
+
 def build_report(runs: Sequence[RunData]) -> Report:
-    """Score runs together (shards of one run, or several runs on one dataset)."""
+    """Score runs together (the shards of one run; see `distinct_runs`)."""
+    runs = distinct_runs(runs)
     test_inputs: dict[TaskKey, int] = {}
     for run in runs:
         declared = (run.manifest.get("dataset") or {}).get("test_inputs") or {}
@@ -186,9 +221,7 @@ def build_report(runs: Sequence[RunData]) -> Report:
         test_inputs[key[:2]] = max(test_inputs[key[:2]], key[2] + 1)
     solved = _solved(attempts, SUBMITTED_ATTEMPTS)
     oracle = _solved(attempts, None) | oracle_extra
-    unanswered = [
-        k for k, by in attempts.items() if all(a.get("correct") is None for a in by.values())
-    ]
+    unanswered = [key for key, by in attempts.items() if _answer_unknown(by.values())]
     return Report(
         list(runs),
         test_inputs,
@@ -233,6 +266,13 @@ def _select_programs(
     return chosen, any_right, overfit
 
 
+def _answer_unknown(outcomes: Iterable[dict[str, Any]]) -> bool:
+    """Whether an output's answer is unknown: attempts that got an answer say `correct` null.
+    Failed attempts (`error`) say nothing either way."""
+    answered = [o for o in outcomes if o.get("error") is None]
+    return bool(answered) and all(o.get("correct") is None for o in answered)
+
+
 def _outcomes(record: dict[str, Any]) -> Iterable[tuple[OutputKey, int, dict[str, Any]]]:
     """A traces record answers one test output with one attempt."""
     if record.get("test_index") is None:
@@ -244,6 +284,7 @@ def _outcomes(record: dict[str, Any]) -> Iterable[tuple[OutputKey, int, dict[str
         {
             "prediction": record.get("prediction"),
             "correct": record.get("correct"),
+            "error": record.get("error"),
         },
     )
 

@@ -16,19 +16,21 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
 import orjson
+from filelock import FileLock, Timeout
 
 from arcbench import __version__
 from arcbench.atomic import write_atomic
-from arcbench.errors import RunMismatchError, RunOutputError
+from arcbench.errors import RunError, RunMismatchError, RunOutputError
 from arcbench.runfiles import (
     MANIFEST_FILE,
     RESULTS_FILE,
@@ -42,6 +44,19 @@ FSYNC_INTERVAL_S = 1.0
 
 IDENTITY_KEYS = ("command", "model", "dataset", "prompt_version")
 """What a resumed run must share with the run it continues."""
+
+
+_RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+=@-]*")
+
+
+def check_run_name(name: str) -> str:
+    """A run name is one directory below --out: no separators, no `..`, no leading dot."""
+    if not _RUN_NAME.fullmatch(name) or ".." in name:
+        raise RunError(
+            f"--run-name {name!r}: use letters, digits and . _ - + = @ only (one directory "
+            "name inside --out, not a path)"
+        )
+    return name
 
 
 def now_iso() -> str:
@@ -70,6 +85,43 @@ def slim(record: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in record.items() if k not in HEAVY_FIELDS}
 
 
+@dataclass
+class Billed:
+    """Tokens and cost over every record of a run, superseded failures included: a retried
+    attempt's failed calls were billed all the same."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    reasoning_tokens: int = 0
+    cost_usd: float = 0.0
+
+    def add(self, record: dict[str, Any]) -> None:
+        usage = record.get("usage") or {}
+        self.prompt_tokens += int(usage.get("prompt_tokens") or 0)
+        self.completion_tokens += int(usage.get("completion_tokens") or 0)
+        self.reasoning_tokens += int(usage.get("reasoning_tokens") or 0)
+        self.cost_usd += float(record.get("cost_usd") or 0.0)
+
+    def usage(self) -> dict[str, int]:
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "reasoning_tokens": self.reasoning_tokens,
+        }
+
+
+def read_latest(results: Path) -> tuple[dict[str, dict[str, Any]], Billed]:
+    """The latest (slim) record of each attempt, and what every record cost, in one pass."""
+    billed = Billed()
+
+    def each() -> Iterator[dict[str, Any]]:
+        for record in iter_results(results):
+            billed.add(record)
+            yield slim(record)
+
+    return latest_records(each()), billed
+
+
 def latest_records(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """The last record of each `record_id` (a retried attempt supersedes its failure)."""
     latest: dict[str, dict[str, Any]] = {}
@@ -88,10 +140,12 @@ class RunDirectory:
     manifest: dict[str, Any]
     done: set[str] = field(default_factory=set)
     previous: dict[str, dict[str, Any]] = field(default_factory=dict)
+    billed: Billed = field(default_factory=Billed)
     torn: TornLine | None = None
     resumed: bool = False
     _handle: IO[bytes] | None = None
     _last_sync: float = 0.0
+    _lock: FileLock | None = None
 
     @property
     def run_id(self) -> str:
@@ -110,8 +164,27 @@ class RunDirectory:
             raise RunOutputError(
                 f"cannot create the run directory {path}: {exc.strerror}; choose another --out"
             ) from None
+        lock = FileLock(path / ".lock", timeout=0)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise RunError(
+                f"{path} is being written by another arcbench process; wait for it to finish "
+                "(or stop it), or pass a new --run-name"
+            ) from None
+        try:
+            return cls._open_locked(path, identity, config, lock)
+        except BaseException:
+            lock.release()
+            raise
+
+    @classmethod
+    def _open_locked(
+        cls, path: Path, identity: dict[str, Any], config: dict[str, Any], lock: FileLock
+    ) -> RunDirectory:
         existing = read_manifest(path)
         run = cls(path, {})
+        run._lock = lock
         if existing is None:
             run.manifest = {
                 "run_id": uuid.uuid4().hex,
@@ -135,7 +208,7 @@ class RunDirectory:
             results = path / RESULTS_FILE
             if results.exists():
                 run.torn = repair_tail(results)
-                run.previous = latest_records(slim(r) for r in iter_results(results))
+                run.previous, run.billed = read_latest(results)
                 run.done = {rid for rid, rec in run.previous.items() if rec.get("error") is None}
         run.write_manifest()
         try:
@@ -169,7 +242,12 @@ class RunDirectory:
         self.manifest.update(summary)
         self.manifest["status"] = status
         self.manifest["finished_at"] = now_iso()
-        self.write_manifest()
+        try:
+            self.write_manifest()
+        finally:
+            if self._lock is not None:
+                self._lock.release()
+                self._lock = None
 
 
 _COMPARED = {"model": ("name", "model_id"), "dataset": ("content_hash",)}

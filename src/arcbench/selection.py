@@ -52,7 +52,27 @@ class Selection:
         if self.shard is not None:
             index, count = self.shard
             chosen = chosen[index - 1 :: count]
+        if not chosen:
+            raise SelectionError(
+                f"the selection holds no tasks of {source} ({self.describe()}); "
+                "check --tasks, --max-tasks and --shard"
+            )
         return chosen
+
+    def describe(self) -> str:
+        """The options that made this selection, as a user typed them."""
+        parts = []
+        if self.task_ids:
+            parts.append(f"--task-ids {','.join(self.task_ids)}")
+        if self.start is not None or self.end is not None:
+            start = "" if self.start is None else self.start
+            end = "" if self.end is None else self.end
+            parts.append(f"--tasks {start}:{end}")
+        if self.max_tasks is not None:
+            parts.append(f"--max-tasks {self.max_tasks}")
+        if self.shard is not None:
+            parts.append(f"--shard {self.shard[0]}/{self.shard[1]}")
+        return " ".join(parts) or "no options"
 
 
 def parse_range(text: str) -> tuple[int | None, int | None]:

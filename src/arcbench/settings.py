@@ -79,7 +79,10 @@ class Settings(BaseSettings):
         value = os.environ.get(name)
         if not value:
             env_file = Path(ENV_FILE)
-            value = dotenv_values(env_file).get(name) if env_file.is_file() else None
+            try:
+                value = dotenv_values(env_file).get(name) if env_file.is_file() else None
+            except UnicodeDecodeError:
+                raise ConfigError(f"{ENV_FILE} is not UTF-8 text: save it as UTF-8") from None
         return SecretStr(value) if value else None
 
 
@@ -92,6 +95,8 @@ def load_settings(**flags: Any) -> Settings:
     given = {name: value for name, value in flags.items() if value is not None}
     try:
         return Settings(**given)
+    except UnicodeDecodeError:
+        raise ConfigError(f"{ENV_FILE} is not UTF-8 text: save it as UTF-8") from None
     except ValidationError as exc:
         problems = [
             f"{_option(str(error['loc'][0]))}: {error['msg']}"

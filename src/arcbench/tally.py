@@ -37,10 +37,17 @@ class Tally:
     (codegen, whose submitted pair of programs is only chosen at the end)."""
 
     @classmethod
-    def from_records(cls, records: Iterable[dict[str, Any]]) -> Tally:
+    def from_records(cls, records: Iterable[dict[str, Any]], billed: Any = None) -> Tally:
+        """The tally of a resumed run: outcomes from the latest records, tokens and cost from
+        `billed` (every record, superseded failures included) when given."""
         tally = cls()
         for record in records:
             tally.add(record)
+        if billed is not None:
+            tally.prompt_tokens = billed.prompt_tokens
+            tally.completion_tokens = billed.completion_tokens
+            tally.reasoning_tokens = billed.reasoning_tokens
+            tally.cost_usd = billed.cost_usd
         return tally
 
     def add(self, record: dict[str, Any]) -> None:

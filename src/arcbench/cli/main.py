@@ -56,16 +56,33 @@ def _root(
     _debug = debug
 
 
+def _quiet_retry_library() -> None:
+    """stamina logs every retry on its own logger; arcbench reports retries itself (progress and
+    run.log), so those lines would only tear the progress display."""
+    import stamina.instrumentation
+
+    stamina.instrumentation.set_on_retry_hooks([])
+
+
 def main() -> None:
     """Run the app behind the error boundary that turns user errors into one clear line."""
     from arcbench.errors import ArcbenchError
 
+    _quiet_retry_library()
     try:
         app()
     except ArcbenchError as exc:
         if _debug:
             raise
         sys.stderr.write(f"arcbench: error: {exc}\n")
+        sys.exit(2)
+    except OSError as exc:  # a path the user gave cannot be read or written
+        if _debug:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        sys.stderr.write(
+            f"arcbench: error: {where}{exc.strerror or exc}; check the path and its permissions\n"
+        )
         sys.exit(2)
     except KeyboardInterrupt:
         sys.stderr.write("arcbench: interrupted\n")

@@ -74,11 +74,12 @@ class ProgressReporter:
                 "attempts", total=total, completed=self._done, stats=self._stats(tally)
             )
 
-    def record(self, record: dict[str, Any], tally: Tally) -> None:
-        self._done += 1
-        self._session_done += 1
+    def record(self, record: dict[str, Any], tally: Tally, finished: bool = True) -> None:
+        step = 1 if finished else 0
+        self._done += step
+        self._session_done += step
         if self._progress is not None and self._task is not None:
-            self._progress.update(self._task, advance=1, stats=self._stats(tally))
+            self._progress.update(self._task, advance=step, stats=self._stats(tally))
             return
         now = time.monotonic()
         if now - self._last_line >= PLAIN_INTERVAL_S or self._done == self._total:
