@@ -520,3 +520,21 @@ def test_credentials_in_base_url_stay_out_of_the_run(
     for path in Path("runs/cred").iterdir():
         text = path.read_text()
         assert "sk-in-url-secret" not in text
+
+
+def test_html_report_shows_grids_and_escapes_what_it_shows(
+    fake_server: FakeServer, tmp_path: Path
+) -> None:
+    hostile = "<script>alert(1)</script>"
+    dataset = write_json(tmp_path / "h.json", {hostile: TASK_A, "bbb": TASK_B})
+    fake_server.responder = _solver
+    assert _traces(fake_server, "-d", str(dataset), "--run-name", "html").returncode == 0
+    result = run_cli("report", "runs/html", "--html", "report.html")
+    assert result.returncode == 0, result.stderr
+    page = Path("report.html").read_text()
+    assert "<script" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    # TASK_A: two train pairs (4 grids of 4 cells), test input, expected, two attempts (4 each)
+    section = page.split("&lt;/script&gt;</b>")[1].split("</section>")[0]
+    assert section.count("<i class=c") == 4 * 4 + 4 * 4
+    assert section.count("class=ok>") == 2  # both attempts right

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from arcbench.errors import ReportError, ResultsFileError
+from arcbench.errors import ArcbenchError, ReportError, ResultsFileError
+from arcbench.models import Task
 from arcbench.programs import train_accuracy
 from arcbench.rundir import Billed, read_latest
 from arcbench.runfiles import RESULTS_FILE, read_manifest
@@ -373,3 +374,32 @@ def _restricted(report: Report, keys: list[TaskKey]) -> Report:
     solved = _solved(restricted.attempts, SUBMITTED_ATTEMPTS)
     restricted.score = score_solved(inputs, solved)
     return restricted
+
+
+def load_run_tasks(runs: Sequence[RunData]) -> tuple[dict[TaskKey, Task], list[str]]:
+    """The tasks the runs were scored on, from their datasets, for showing grids.
+
+    A dataset that cannot be loaded any more, or whose tasks changed since the run (its content
+    hash differs), is left out with a note rather than shown against the wrong grids.
+    """
+    from arcbench.datasets import Dataset, load_dataset
+
+    found: dict[TaskKey, Task] = {}
+    notes: list[str] = []
+    for run in runs:
+        declared = run.manifest.get("dataset") or {}
+        spec, labels = declared.get("spec"), declared.get("task_ids") or []
+        if not spec:
+            continue
+        try:
+            dataset = load_dataset(str(spec), skip_invalid=True)
+        except ArcbenchError as exc:
+            notes.append(f"{run.path}: grids not shown ({exc})")
+            continue
+        wanted = set(labels)
+        tasks = [task for task in dataset.tasks if task.label in wanted]
+        if Dataset(str(spec), tasks).content_hash() != declared.get("content_hash"):
+            notes.append(f"{run.path}: grids not shown ({spec} changed since the run)")
+            continue
+        found.update({task.key: task for task in tasks})
+    return found, notes

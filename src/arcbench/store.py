@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import stat
 import threading
 import time
 import uuid
@@ -59,7 +58,6 @@ BACKUP_INTERVAL_S = 60.0
 changes such as a merge always do), so that ten backups span more than the last ten votes."""
 LOCK_TIMEOUT_S = 30.0
 _BACKUP_STAMP = "%Y%m%dT%H%M%S%fZ"
-NEW_FILE_MODE = 0o644
 
 State = TypeVar("State")
 Result = TypeVar("Result")
@@ -227,18 +225,9 @@ class SharedJsonFile(Generic[State]):
         self._remove_stale_temporaries()
         if self._stamp is not None and (force_backup or self._backup_due()):
             self._backup()
-        mode = self._mode()
         write_atomic(self.path, data)
-        os.chmod(self.path, mode)
         self._release()
         self._hold(os.open(self.path, os.O_RDONLY))
-
-    def _mode(self) -> int:
-        """The permissions to keep: the replaced file's, else the usual 0644 (`write_atomic`'s
-        temporary file is private, which would lock other users, a web server, out)."""
-        if self._fd is None:
-            return NEW_FILE_MODE
-        return stat.S_IMODE(os.fstat(self._fd).st_mode)
 
     def _remove_stale_temporaries(self) -> None:
         """Delete temporary files a writer killed mid-write left behind (`write_atomic` names

@@ -18,6 +18,10 @@ def report(
         Path | None,
         typer.Option("--submission", help="Write the ARC Prize (Kaggle) submission JSON here."),
     ] = None,
+    html: Annotated[
+        Path | None,
+        typer.Option("--html", help="Write a self-contained HTML report with every task's grids."),
+    ] = None,
     compare_with: Annotated[
         list[Path] | None,
         typer.Option("--compare", help="Another run to compare with on the tasks both cover."),
@@ -37,6 +41,8 @@ def report(
         arcbench report runs/a --compare runs/b
 
         arcbench report runs/a --submission submission.json
+
+        arcbench report runs/a --html report.html
     """
     import orjson
     from rich.console import Console
@@ -53,6 +59,16 @@ def report(
         Console(stderr=True).print(
             f"wrote a submission for {len(built.test_inputs)} tasks to {submission}"
         )
+    if html is not None:
+        from arcbench.report import load_run_tasks
+        from arcbench.report_html import render_html
+
+        tasks, notes = load_run_tasks(built.runs)
+        write_atomic(html, render_html(built, tasks).encode())
+        err = Console(stderr=True)
+        for note in notes:
+            err.print(note, style="yellow")
+        err.print(f"wrote an HTML report of {len(built.test_inputs)} tasks to {html}")
     if compare_with:
         other = [read_run(path) for path in compare_with]
         comparison = compare(data, other)
