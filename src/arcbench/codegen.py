@@ -18,13 +18,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from arcbench.errors import ModelError, RunOutputError, SandboxError
+from arcbench.errors import ModelError, SandboxError
 from arcbench.models import Task
 from arcbench.programs import PairResult, extract_program, judge_train, train_accuracy
 from arcbench.prompts import codegen_prompt, format_grid, repair_prompt
+from arcbench.records import appender, base_record, mark_failed, run_checkpointed
 from arcbench.rundir import RunDirectory, now_iso, record_id
 from arcbench.runfiles import iter_results
-from arcbench.runner import Outcome, Runner, Stopper, sigint_stops
+from arcbench.runner import Outcome, Stopper
 from arcbench.scoring import is_correct
 
 PROMPTS = ("codegen", "codegen_repair")
@@ -154,16 +155,9 @@ class CodegenWork:
     async def _round(
         self, task: Task, attempt: int, round_: int, messages: list[Message]
     ) -> dict[str, Any]:
-        record: dict[str, Any] = {
-            "record_id": record_id(self.run.run_id, task.id, task.version, None, attempt, round_),
-            "run_id": self.run.run_id,
-            "task_id": task.id,
-            "version": task.version,
-            "test_index": None,
-            "attempt": attempt,
-            "round": round_,
-            "messages": messages,
-        }
+        record = base_record(
+            self.run, task, test_index=None, attempt=attempt, round_=round_, messages=messages
+        )
         started = time.perf_counter()
         try:
             completion = await self.model.complete(
@@ -232,27 +226,15 @@ def _correct(task: Task, predictions: Sequence[list[list[int]] | None]) -> list[
     return [is_correct(p, t.output) for p, t in zip(predictions, task.test, strict=True)]
 
 
+EMPTY_OUTCOME = {"code": None, "train_results": None, "predictions": None, "correct": None}
+"""A failed codegen attempt's outcome fields."""
+
+
 def failed_record(
-    record: dict[str, Any], error: str, usage: Any, cost: float, latency: float
+    record: dict[str, Any], error: str, usage: Any = None, cost: float = 0.0, latency: float = 0.0
 ) -> dict[str, Any]:
     """An attempt that failed (model unreachable, sandbox broken): retried on resume."""
-    record.update(
-        response=None,
-        reasoning="",
-        code=None,
-        parse_error=None,
-        train_results=None,
-        predictions=None,
-        correct=None,
-        usage=usage.as_dict()
-        if usage is not None
-        else {"prompt_tokens": 0, "completion_tokens": 0, "reasoning_tokens": 0},
-        cost_usd=cost,
-        latency_s=round(latency, 3),
-        finished_at=now_iso(),
-        error=error,
-    )
-    return record
+    return mark_failed(record, error, empty=EMPTY_OUTCOME, usage=usage, cost=cost, latency=latency)
 
 
 async def run_codegen(
@@ -266,16 +248,7 @@ async def run_codegen(
     stopper: Stopper | None = None,
 ) -> Outcome:
     """Run every unfinished attempt, appending each round's record the moment it exists."""
-
-    def append(record: dict[str, Any]) -> None:
-        clean = {k: v for k, v in record.items() if not k.startswith("_")}
-        try:
-            run.append(clean)
-        except OSError as exc:
-            raise RunOutputError(f"cannot write {run.results_path}: {exc.strerror}") from None
-        if on_record is not None:
-            on_record(clean)
-
+    append = appender(run, on_record)
     work = CodegenWork(run, model, sandbox, options, append)
     items = plan_attempts(run.run_id, tasks, options, run.previous)
     partial = {str(item.resume_from["record_id"]) for item in items if item.resume_from}
@@ -289,28 +262,17 @@ async def run_codegen(
     def on_error(item: Attempt, exc: Exception) -> dict[str, Any]:
         task = item.task
         round_ = work.rounds_reached.get((task.id, task.version, item.attempt), 0)
-        base: dict[str, Any] = {
-            "record_id": record_id(run.run_id, task.id, task.version, None, item.attempt, round_),
-            "run_id": run.run_id,
-            "task_id": task.id,
-            "version": task.version,
-            "test_index": None,
-            "attempt": item.attempt,
-            "round": round_,
-            "messages": [],
-        }
-        return failed_record(base, f"{type(exc).__name__}: {exc}", None, 0.0, 0.0)
+        record = base_record(run, task, test_index=None, attempt=item.attempt, round_=round_)
+        return failed_record(record, f"{type(exc).__name__}: {exc}")
 
-    runner: Runner[Attempt, dict[str, Any]] = Runner(
+    return await run_checkpointed(
+        items,
         work,
-        max_concurrent=options.max_concurrent,
-        on_result=append,
+        append=append,
         on_error=on_error,
-        is_fatal=lambda exc: isinstance(exc, RunOutputError) or getattr(exc, "fatal", False),
+        max_concurrent=options.max_concurrent,
         stopper=stopper,
     )
-    with sigint_stops(runner.stopper):
-        return await runner.run(iter(items))
 
 
 def _full_records(run: RunDirectory, wanted: set[str]) -> dict[str, dict[str, Any]]:
@@ -381,15 +343,8 @@ class BaselineWork:
 
     async def _check(self, task: Task, number: int, candidate: Any) -> dict[str, Any]:
         started = time.perf_counter()
-        record: dict[str, Any] = {
-            "record_id": record_id(self.run.run_id, task.id, task.version, None, number, 0),
-            "run_id": self.run.run_id,
-            "task_id": task.id,
-            "version": task.version,
-            "test_index": None,
-            "attempt": number,
-            "round": 0,
-            "messages": [],
+        record = base_record(self.run, task, test_index=None, attempt=number)
+        record |= {
             "response": None,
             "reasoning": "",  # a catalog rule has no reasoning; `merge` makes no trace of it
             "code": candidate.code,
@@ -405,7 +360,7 @@ class BaselineWork:
                 candidate.code, inputs, timeout_s=self.options.exec_timeout
             )
         except SandboxError as exc:  # retried on resume: this candidate is not done
-            return failed_record(record, f"sandbox failure: {exc}", None, 0.0, 0.0)
+            return failed_record(record, f"sandbox failure: {exc}")
         train_outcomes, test_outcomes = outcomes[: len(task.train)], outcomes[len(task.train) :]
         predictions = [o.grid if o.status == "ok" else None for o in test_outcomes]
         record.update(
@@ -429,39 +384,18 @@ async def run_baseline(
     stopper: Stopper | None = None,
 ) -> Outcome:
     """Check the baseline's candidates for every task, a task at a time per slot."""
-
-    def append(record: dict[str, Any]) -> None:
-        if not record:
-            return
-        try:
-            run.append(record)
-        except OSError as exc:
-            raise RunOutputError(f"cannot write {run.results_path}: {exc.strerror}") from None
-        if on_record is not None:
-            on_record(record)
-
+    append = appender(run, on_record)
     work = BaselineWork(run, sandbox, options, append)
 
     def on_error(task: Task, exc: Exception) -> dict[str, Any]:
-        base: dict[str, Any] = {
-            "record_id": record_id(run.run_id, task.id, task.version, None, 0, 0),
-            "run_id": run.run_id,
-            "task_id": task.id,
-            "version": task.version,
-            "test_index": None,
-            "attempt": 0,
-            "round": 0,
-            "messages": [],
-        }
-        return failed_record(base, f"{type(exc).__name__}: {exc}", None, 0.0, 0.0)
+        record = base_record(run, task, test_index=None, attempt=0)
+        return failed_record(record, f"{type(exc).__name__}: {exc}")
 
-    runner: Runner[Task, dict[str, Any]] = Runner(
+    return await run_checkpointed(
+        tasks,
         work,
-        max_concurrent=options.max_concurrent,
-        on_result=append,
+        append=append,
         on_error=on_error,
-        is_fatal=lambda exc: isinstance(exc, RunOutputError),
+        max_concurrent=options.max_concurrent,
         stopper=stopper,
     )
-    with sigint_stops(runner.stopper):
-        return await runner.run(iter(tasks))

@@ -17,6 +17,22 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 MAX_SIDE = 30
 """Largest grid side allowed by the ARC format."""
 
+PALETTE = (
+    "#000000",
+    "#0074D9",
+    "#FF4136",
+    "#2ECC40",
+    "#FFDC00",
+    "#AAAAAA",
+    "#F012BE",
+    "#FF851B",
+    "#7FDBFF",
+    "#870C25",
+)
+"""The standard ARC palette, colour 0 to 9: how the terminal, reports and the browser draw
+cells (models are shown digits, never colours)."""
+
+
 Cell = Annotated[int, Field(strict=True, ge=0, le=9)]
 Row = Annotated[list[Cell], Field(min_length=1, max_length=MAX_SIDE)]
 

@@ -11,22 +11,8 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
-from arcbench.models import Task
+from arcbench.models import PALETTE, Task
 from arcbench.report import Report, TaskKey
-
-PALETTE = (
-    "#000000",
-    "#0074D9",
-    "#FF4136",
-    "#2ECC40",
-    "#FFDC00",
-    "#AAAAAA",
-    "#F012BE",
-    "#FF851B",
-    "#7FDBFF",
-    "#870C25",
-)
-"""The standard ARC palette, colour 0 to 9."""
 
 Grid = list[list[int]]
 

@@ -16,11 +16,12 @@ from typing import Any, Protocol
 
 from arcbench.answers import extract_grid, reasoning_text
 from arcbench.datasets import Dataset
-from arcbench.errors import ModelError, RunOutputError
+from arcbench.errors import ModelError
 from arcbench.models import Task
 from arcbench.prompts import traces_prompt
+from arcbench.records import appender, base_record, mark_failed, run_checkpointed
 from arcbench.rundir import RunDirectory, now_iso, record_id
-from arcbench.runner import Outcome, Runner, Stopper, sigint_stops
+from arcbench.runner import Outcome, Stopper
 from arcbench.scoring import is_correct
 
 PROMPT = "traces"
@@ -83,21 +84,6 @@ def plan_items(run_id: str, tasks: Sequence[Task], attempts: int, done: set[str]
     return items
 
 
-def _base_record(
-    run: RunDirectory, item: WorkItem, messages: list[dict[str, str]]
-) -> dict[str, Any]:
-    return {
-        "record_id": item.record_id,
-        "run_id": run.run_id,
-        "task_id": item.task.id,
-        "version": item.task.version,
-        "test_index": item.test_index,
-        "attempt": item.attempt,
-        "round": 0,
-        "messages": messages,
-    }
-
-
 def _messages(item: WorkItem) -> list[dict[str, str]]:
     return [{"role": "user", "content": traces_prompt(item.task, item.test_index)}]
 
@@ -116,7 +102,9 @@ async def run_traces(
 
     async def work(item: WorkItem) -> dict[str, Any]:
         messages = _messages(item)
-        record = _base_record(run, item, messages)
+        record = base_record(
+            run, item.task, test_index=item.test_index, attempt=item.attempt, messages=messages
+        )
         started = time.perf_counter()
         try:
             completion = await model.complete(
@@ -125,7 +113,14 @@ async def run_traces(
         except ModelError as exc:
             if exc.fatal:
                 raise
-            return _failed(record, str(exc), exc.usage, exc.cost_usd, time.perf_counter() - started)
+            return mark_failed(
+                record,
+                str(exc),
+                empty=EMPTY_OUTCOME,
+                usage=exc.usage,
+                cost=exc.cost_usd,
+                latency=time.perf_counter() - started,
+            )
         answer = extract_grid(completion.text)
         own = reasoning_text(completion.text, answer)
         reasoning = "\n\n".join(part for part in (completion.reasoning, own) if part)
@@ -146,47 +141,27 @@ async def run_traces(
         return record
 
     def on_error(item: WorkItem, exc: Exception) -> dict[str, Any]:
-        record = _base_record(run, item, _messages(item))
-        return _failed(record, f"{type(exc).__name__}: {exc}", None, 0.0, 0.0)
+        record = base_record(
+            run,
+            item.task,
+            test_index=item.test_index,
+            attempt=item.attempt,
+            messages=_messages(item),
+        )
+        return mark_failed(record, f"{type(exc).__name__}: {exc}", empty=EMPTY_OUTCOME)
 
-    def on_result(record: dict[str, Any]) -> None:
-        try:
-            run.append(record)
-        except OSError as exc:
-            raise RunOutputError(f"cannot write {run.results_path}: {exc.strerror}") from None
-        if on_record is not None:
-            on_record(record)
-
-    runner: Runner[WorkItem, dict[str, Any]] = Runner(
+    return await run_checkpointed(
+        items,
         work,
-        max_concurrent=options.max_concurrent,
-        on_result=on_result,
+        append=appender(run, on_record),
         on_error=on_error,
-        is_fatal=lambda exc: isinstance(exc, RunOutputError) or getattr(exc, "fatal", False),
+        max_concurrent=options.max_concurrent,
         stopper=stopper,
     )
-    with sigint_stops(runner.stopper):
-        return await runner.run(iter(items))
 
 
-def _failed(
-    record: dict[str, Any], error: str, usage: Any, cost: float, latency: float
-) -> dict[str, Any]:
-    record.update(
-        response=None,
-        reasoning="",
-        prediction=None,
-        correct=None,
-        parse_error=None,
-        usage=usage.as_dict()
-        if usage is not None
-        else {"prompt_tokens": 0, "completion_tokens": 0, "reasoning_tokens": 0},
-        cost_usd=cost,
-        latency_s=round(latency, 3),
-        finished_at=now_iso(),
-        error=error,
-    )
-    return record
+EMPTY_OUTCOME = {"prediction": None, "correct": None}
+"""A failed traces attempt's outcome fields."""
 
 
 def default_run_name(command: str, model: str, dataset: str, now: str) -> str:

@@ -9,22 +9,11 @@ from rich.console import Console, Group
 from rich.panel import Panel
 from rich.text import Text
 
-if TYPE_CHECKING:
-    from arcbench.models import Task
+from arcbench.models import PALETTE
 
-PALETTE = (
-    "#000000",
-    "#0074D9",
-    "#FF4136",
-    "#2ECC40",
-    "#FFDC00",
-    "#AAAAAA",
-    "#F012BE",
-    "#FF851B",
-    "#7FDBFF",
-    "#870C25",
-)
-"""The standard ARC palette, colour 0 to 9."""
+if TYPE_CHECKING:
+    from arcbench.models import PALETTE, Task
+
 
 _DARK = {0, 1, 9}
 """Colours light enough text is drawn in white on them."""
