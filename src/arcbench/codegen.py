@@ -22,7 +22,7 @@ from arcbench.errors import ModelError, SandboxError
 from arcbench.models import Task
 from arcbench.programs import PairResult, extract_program, judge_train, train_accuracy
 from arcbench.prompts import codegen_prompt, format_grid, repair_prompt
-from arcbench.records import appender, base_record, mark_failed, run_checkpointed
+from arcbench.records import NO_USAGE, appender, base_record, mark_failed, run_checkpointed
 from arcbench.rundir import RunDirectory, now_iso, record_id
 from arcbench.runfiles import iter_results
 from arcbench.runner import Outcome, Stopper
@@ -206,20 +206,25 @@ class CodegenWork:
             )
             record["_repair"] = _no_program(record["parse_error"])
             return
-        inputs = [pair.input for pair in task.train] + [test.input for test in task.test]
-        outcomes = await self.sandbox.check(code, inputs, timeout_s=self.options.exec_timeout)
-        train_outcomes, test_outcomes = outcomes[: len(task.train)], outcomes[len(task.train) :]
-        train_results = [r.as_dict() for r in judge_train(task, train_outcomes)]
-        predictions = [o.grid if o.status == "ok" else None for o in test_outcomes]
-        record.update(
-            train_results=train_results,
-            predictions=predictions,
-            correct=_correct(task, predictions),
-            test_results=[
-                PairResult(str(o.status), o.reason or o.message).as_dict() for o in test_outcomes
-            ],
-        )
-        record["_repair"] = repair_prompt(describe_failures(task, train_results))
+        record.update(await check_program(self.sandbox, task, code, self.options.exec_timeout))
+        record["_repair"] = repair_prompt(describe_failures(task, record["train_results"]))
+
+
+async def check_program(sandbox: Any, task: Task, code: str, timeout_s: float) -> dict[str, Any]:
+    """Run a program in the sandbox on every train input, then every test input: the record
+    fields `train_results`, `predictions`, `correct` and `test_results`."""
+    inputs = [pair.input for pair in task.train] + [test.input for test in task.test]
+    outcomes = await sandbox.check(code, inputs, timeout_s=timeout_s)
+    train_outcomes, test_outcomes = outcomes[: len(task.train)], outcomes[len(task.train) :]
+    predictions = [o.grid if o.status == "ok" else None for o in test_outcomes]
+    return {
+        "train_results": [r.as_dict() for r in judge_train(task, train_outcomes)],
+        "predictions": predictions,
+        "correct": _correct(task, predictions),
+        "test_results": [
+            PairResult(str(o.status), o.reason or o.message).as_dict() for o in test_outcomes
+        ],
+    }
 
 
 def _correct(task: Task, predictions: Sequence[list[list[int]] | None]) -> list[bool | None]:
@@ -349,24 +354,19 @@ class BaselineWork:
             "reasoning": "",  # a catalog rule has no reasoning; `merge` makes no trace of it
             "code": candidate.code,
             "parse_error": None,
-            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "reasoning_tokens": 0},
+            "usage": dict(NO_USAGE),
             "cost_usd": 0.0,
             "model": "baseline",
             "rule": candidate.name,
         }
-        inputs = [pair.input for pair in task.train] + [test.input for test in task.test]
         try:
-            outcomes = await self.sandbox.check(
-                candidate.code, inputs, timeout_s=self.options.exec_timeout
+            checked = await check_program(
+                self.sandbox, task, candidate.code, self.options.exec_timeout
             )
         except SandboxError as exc:  # retried on resume: this candidate is not done
             return failed_record(record, f"sandbox failure: {exc}")
-        train_outcomes, test_outcomes = outcomes[: len(task.train)], outcomes[len(task.train) :]
-        predictions = [o.grid if o.status == "ok" else None for o in test_outcomes]
         record.update(
-            train_results=[r.as_dict() for r in judge_train(task, train_outcomes)],
-            predictions=predictions,
-            correct=_correct(task, predictions),
+            checked,
             latency_s=round(time.perf_counter() - started, 3),
             finished_at=now_iso(),
             error=None,
