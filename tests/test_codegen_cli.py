@@ -241,3 +241,55 @@ def test_without_bubblewrap_codegen_refuses_unless_weak(flip_dataset: Path, tmp_
     assert weak.returncode == 0, weak.stderr
     assert _manifest("weak")["sandbox"]["isolation"] == "weak"
     assert os.path.exists("runs/weak/results.jsonl")
+
+
+def _sandbox_processes() -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                command = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if command.startswith(b"bwrap") or b"/bwrap\x00" in command:
+                found.add(int(entry.name))
+    return found
+
+
+def test_ctrl_c_stops_codegen_cleanly_and_resume_finishes(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import time
+
+    before = _sandbox_processes()
+    args = ["-m", "arcbench", "codegen", "--model", "baseline", "-d", "arc-agi-1/training"]
+    args += ["--tasks", "0:60", "--run-name", "int"]
+    proc = subprocess.Popen(
+        [sys.executable, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(),
+    )
+    results = Path("runs/int/results.jsonl")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if results.exists() and results.read_bytes().count(b"\n") >= 100:
+            break
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert _manifest("int")["status"] == "interrupted"
+    assert _sandbox_processes() <= before  # every sandbox went down with the run
+    done = len(_records("int"))
+    assert done >= 100
+
+    resumed = _codegen(None, "-d", "arc-agi-1/training", "--tasks", "0:60", "--run-name", "int")
+    assert resumed.returncode == 0, resumed.stderr
+    records = _records("int")
+    assert len({r["record_id"] for r in records}) == len(records)  # nothing checked twice
+    whole = _codegen(None, "-d", "arc-agi-1/training", "--tasks", "0:60", "--run-name", "whole")
+    assert whole.returncode == 0
+    assert len(records) == len(_records("whole"))
+    assert _manifest("int")["score"] == _manifest("whole")["score"]
