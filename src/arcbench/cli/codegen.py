@@ -7,7 +7,6 @@ from typing import Annotated
 import typer
 
 from arcbench.cli.options import (
-    AttemptsOption,
     BaseUrlOption,
     MaxConcurrentOption,
     MaxTasksOption,
@@ -37,7 +36,10 @@ def codegen(
     max_tasks: MaxTasksOption = None,
     shard: ShardOption = None,
     max_concurrent: MaxConcurrentOption = None,
-    attempts: AttemptsOption = None,
+    attempts: Annotated[
+        int | None,
+        typer.Option("--attempts", help="Programs sampled per task (default 2; not for baseline)."),
+    ] = None,
     rounds: Annotated[
         int,
         typer.Option("--rounds", min=0, help="Repair rounds after a program fails a train pair."),

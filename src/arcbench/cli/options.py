@@ -59,10 +59,10 @@ RunDatasetOption = Annotated[
 ]
 MaxConcurrentOption = Annotated[
     int | None,
-    typer.Option("--max-concurrent", "-j", help="Requests in flight at once [default: 4]."),
+    typer.Option("--max-concurrent", "-j", help="Requests in flight at once (default 4)."),
 ]
 AttemptsOption = Annotated[
-    int | None, typer.Option("--attempts", help="Attempts per test input [default: 2].")
+    int | None, typer.Option("--attempts", help="Attempts per test input (default 2).")
 ]
 TemperatureOption = Annotated[
     float | None, typer.Option("--temperature", help="Sampling temperature.")
@@ -72,12 +72,10 @@ MaxTokensOption = Annotated[
 ]
 TimeoutOption = Annotated[
     float | None,
-    typer.Option(
-        "--timeout", help="Seconds one attempt may take, retries included [default: 600]."
-    ),
+    typer.Option("--timeout", help="Seconds one attempt may take, retries included (default 600)."),
 ]
 RetriesOption = Annotated[
-    int | None, typer.Option("--retries", help="Retries of a failed request [default: 6].")
+    int | None, typer.Option("--retries", help="Retries of a failed request (default 6).")
 ]
 RateLimitOption = Annotated[
     float | None, typer.Option("--rate-limit", help="Requests per minute, retries included.")
@@ -89,7 +87,7 @@ BaseUrlOption = Annotated[
     ),
 ]
 OutOption = Annotated[
-    Path | None, typer.Option("--out", "-o", help="Directory of run directories [default: runs].")
+    Path | None, typer.Option("--out", "-o", help="Directory of run directories (default runs).")
 ]
 RunNameOption = Annotated[
     str | None,
