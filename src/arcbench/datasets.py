@@ -128,7 +128,7 @@ def _load_bundled_file(version: str) -> dict[str, list[Task]]:
     """Validate a bundled file once per process; both of its splits come from the one pass."""
     path = _bundled_path(version)
     try:
-        bundle = _BUNDLE.validate_json(path.read_bytes())
+        bundle = _BUNDLE.validate_python(orjson.loads(path.read_bytes()))
     except ValidationError as exc:  # a damaged installation, not a user error
         raise TaskValidationError(_first_error(path, exc, _bundle_locator)) from None
     return {
@@ -155,22 +155,17 @@ def _load_directory(directory: Path, skip_invalid: bool) -> tuple[list[Task], li
     problems: list[str] = []
     for path in files:
         try:
-            raw = _RAW_TASK.validate_json(path.read_bytes())
+            raw = _RAW_TASK.validate_python(_read_json(path))
+        except TaskFileError as exc:
+            problems.append(str(exc))
+            continue
         except ValidationError as exc:
-            problems.append(_describe_file_error(path, exc))
+            problems.append(_first_error(path, exc, _fixed_task(path.stem)))
             continue
         tasks.append(task_from_raw(path.stem, raw))
     if problems and not skip_invalid:
         raise TaskValidationError(_with_more(problems, "files"))
     return tasks, problems
-
-
-def _describe_file_error(path: Path, exc: ValidationError) -> str:
-    """A directory file failed as a single task: was it JSON at all, or a bad task?"""
-    first = exc.errors(include_url=False)[0]
-    if first["type"] == "json_invalid":
-        return f"{path}: not valid JSON ({first['msg'].removeprefix('Invalid JSON: ')})"
-    return _first_error(path, exc, lambda loc: (path.stem, loc))
 
 
 def _with_more(problems: list[str], what: str) -> str:

@@ -113,15 +113,16 @@ class ProgressReporter:
     def _stats(self, tally: Tally) -> str:
         tokens = tally.prompt_tokens + tally.completion_tokens
         fits = f"fit train {tally.fit_train} · " if tally.fit_train else ""
+        elapsed = time.monotonic() - self._started
+        rate = f" · {self._session_done / elapsed:.1f}/s" if self._session_done and elapsed else ""
         return (
             f"solved {len(tally.solved)} · {fits}errors {tally.errors} · "
-            f"tokens {_tokens(tokens)} · ${tally.cost_usd:.4f}"
+            f"tokens {_tokens(tokens)} · ${tally.cost_usd:.4f}{rate}"
         )
 
     def _rate(self) -> str:
         elapsed = time.monotonic() - self._started
         if not self._session_done or elapsed <= 0 or self._total is None:
             return ""
-        rate = self._session_done / elapsed
-        left = (self._total - self._done) / rate
-        return f"· {rate:.1f}/s · ETA {int(left // 60)}m{int(left % 60):02d}s"
+        left = (self._total - self._done) / (self._session_done / elapsed)
+        return f"· ETA {int(left // 60)}m{int(left % 60):02d}s"
