@@ -69,3 +69,17 @@ def test_wheel_installs_and_runs_outside_the_checkout(tmp_path: Path) -> None:
     )
     assert listed.returncode == 0, listed.stderr
     assert listed.stdout.count('"id"') == 400
+    # The prompt templates ship inside the wheel.
+    prompts = subprocess.run(
+        [
+            python,
+            "-c",
+            "from arcbench.prompts import template_text as t; "
+            "print(all(t(n) for n in ('traces', 'codegen', 'codegen_repair')))",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert prompts.stdout.strip() == "True", prompts.stderr
