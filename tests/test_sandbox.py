@@ -141,6 +141,33 @@ def test_a_timeout_on_one_input_does_not_stop_the_others(sandbox: SyncSandbox) -
     assert outcomes[2].grid == [[7]]
 
 
+def test_each_input_of_a_slow_program_gets_the_whole_time_limit(sandbox: SyncSandbox) -> None:
+    code = "import time\ndef transform(grid):\n    time.sleep(0.3)\n    return grid\n"
+    outcomes = sandbox.check(code, [GRID, [[5]], [[7]]], timeout_s=0.5)
+    assert [o.status for o in outcomes] == ["ok", "ok", "ok"]
+    assert all(0.25 < o.seconds < 0.5 for o in outcomes)
+
+
+def test_a_forged_answer_time_cannot_extend_the_time_limit(sandbox: SyncSandbox) -> None:
+    code = program(
+        """
+        import os, time
+        calls = []
+        def transform(grid):
+            calls.append(grid)
+            if len(calls) == 1:  # claims to have answered far in the future
+                os.write(3, b'{"status": "ok", "index": 0, "output": [[1]], "at": 1e15}\\n')
+                return grid
+            time.sleep(3600)
+        """
+    )
+    began = time.monotonic()
+    outcomes = sandbox.check(code, [GRID, GRID], timeout_s=0.5)
+    assert [o.status for o in outcomes] == ["ok", "timeout"]
+    assert time.monotonic() - began < 3
+    assert_still_works(sandbox)
+
+
 def test_allocating_10_gb_is_a_memory_error(sandbox: SyncSandbox) -> None:
     code = "def transform(grid):\n    block = bytearray(10 * 1024**3)\n    return grid\n"
     [outcome] = sandbox.check(code, [GRID], timeout_s=5)
@@ -474,6 +501,46 @@ def test_monkeypatching_builtins_cannot_fool_the_checker(sandbox: SyncSandbox) -
     assert "Three" in (outcome.reason or "")
     fresh = "def transform(grid):\n    return [[int(isinstance(1, str)), len([1, 2, 3])]]\n"
     assert sandbox.check(fresh, [GRID])[0].grid == [[0, 3]]  # the next program is unaffected
+
+
+def test_a_forged_infinite_number_is_a_wrong_answer_not_a_broken_sandbox(
+    sandbox: SyncSandbox,
+) -> None:
+    forged = program(
+        """
+        import os
+        def transform(grid):
+            os.write(3, b'{"status": "ok", "index": 0, "output": [[1e999]]}\\n')
+            os._exit(0)
+        """
+    )
+    replaced = sandbox.sandbox.stats.workers_replaced
+    [outcome] = sandbox.check(forged, [GRID])  # JSON cannot carry the infinity onwards
+    assert outcome.status == "wrong_format"
+    assert sandbox.sandbox.stats.workers_replaced == replaced
+    assert_still_works(sandbox)
+
+
+def test_system_v_ipc_objects_are_removed_after_each_check(sandbox: SyncSandbox) -> None:
+    litter = program(
+        """
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        CREATE = 0o1000 | 0o600  # IPC_CREAT, with key IPC_PRIVATE (0)
+        def count(kind):
+            with open(f"/proc/sysvipc/{kind}") as table:
+                return len(table.readlines()) - 1
+        def transform(grid):
+            assert libc.shmget(0, 4096, CREATE) >= 0
+            assert libc.msgget(0, CREATE) >= 0
+            assert libc.semget(0, 1, CREATE) >= 0
+            return [[count("shm"), count("msg"), count("sem")]]
+        """
+    )
+    # With two workers taking turns, each one runs this twice or more: it finds only the
+    # objects it just made when the previous check's were removed.
+    for _ in range(4):
+        assert sandbox.check(litter, [GRID])[0].grid == [[1, 1, 1]]
 
 
 def test_the_working_directory_starts_empty_every_time(sandbox: SyncSandbox) -> None:

@@ -34,12 +34,15 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import fcntl
 import gc
+import importlib
 import json
 import linecache
+import math
 import os
 import resource
-import selectors
+import select
 import shutil
 import signal
 import sys
@@ -51,7 +54,14 @@ PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
 IPC_RMID = 0
+IPC_INFO_COMMANDS = (("shm", 14, 0), ("msg", 12, 0), ("sem", 19, 28))
+"""(kind, SHM_INFO / MSG_INFO / SEM_INFO, offset of the int counting the objects in use)."""
 MAX_RESULT_LINE = 256 * 1024
+READ_SIZE = 1 << 16
+QUIET_START = 0.05
+"""For this long after a child starts, the worker does not wake for each answer it sends, only
+when it exits (or prints): a fast program's answers are read in one go. Each answer carries
+the time it was sent, so time limits and `seconds` stay per input."""
 MAX_MESSAGE = 2000
 MAX_TRACEBACK = 8000
 MAX_SIDE = 30
@@ -75,6 +85,15 @@ import in every child free."""
 
 CONFIG: dict[str, Any] = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
 LIBC = ctypes.CDLL(None, use_errno=True)
+DEVNULL = -1
+"""/dev/null, opened read-only once by the warm parent: every child's stdin."""
+POLL = select.epoll()
+"""One epoll for the worker's life: its stdin (arcbench's EOF) always, a child's fds per check."""
+PIPE_DEFAULT = (int(signal.SIGPIPE), int(signal.SIG_DFL))
+RAW_SIGNAL: Any = importlib.import_module("_signal").signal
+"""signal.signal without its enum conversions, which cost every child page faults."""
+STDIO: tuple[Any, Any, Any] = (sys.stdin, sys.stdout, sys.stderr)
+"""The interpreter's stdio objects on fds 0-2; the warm parent never uses them, children do."""
 
 
 def prctl(option: int, value: int) -> None:
@@ -119,6 +138,7 @@ def prepare_parent() -> None:
     limits["address_space"] = warm_size + int(limits["memory_bytes"])
     if CONFIG.get("weak") and limits["processes"] is not None:
         limits["processes"] += count_own_processes()  # RLIMIT_NPROC counts all of the user's
+    FIXED_LIMITS[:] = fixed_limits()
 
 
 def count_own_processes() -> int:
@@ -156,11 +176,36 @@ def wipe_workdir() -> None:
                 pass
 
 
+IPC_INFO = ctypes.create_string_buffer(512)
+
+
+def ipc_in_use(kind: str) -> bool:
+    """Whether the namespace holds objects of a kind: one `*_INFO` call, no /proc table to read.
+
+    Errs on the side of yes: when the call fails, the caller reads the table as before.
+    """
+    for name, command, offset in IPC_INFO_COMMANDS:
+        if name == kind:
+            ctypes.memset(IPC_INFO, 0, len(IPC_INFO))
+            if kind == "sem":
+                status = LIBC.semctl(0, 0, command, IPC_INFO)
+            elif kind == "msg":
+                status = LIBC.msgctl(0, command, IPC_INFO)
+            else:
+                status = LIBC.shmctl(0, command, IPC_INFO)
+            if status < 0:
+                return True
+            return int.from_bytes(IPC_INFO.raw[offset : offset + 4], sys.byteorder) != 0
+    return True
+
+
 def remove_ipc_objects() -> None:
     """Remove System V IPC objects a program left in the worker's private IPC namespace."""
     if CONFIG.get("weak"):
         return
     for kind, function in (("shm", LIBC.shmctl), ("msg", LIBC.msgctl), ("sem", LIBC.semctl)):
+        if not ipc_in_use(kind):
+            continue
         try:
             with open(f"/proc/sysvipc/{kind}") as table:
                 lines = table.readlines()[1:]
@@ -214,17 +259,28 @@ def own_children() -> list[int]:
 
 
 def set_limits(remaining_inputs: int, timeout: float) -> None:
-    limits = CONFIG["limits"]
     cpu = int(timeout * remaining_inputs) + 1
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-    resource.setrlimit(resource.RLIMIT_AS, (limits["address_space"], limits["address_space"]))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (limits["open_files"], limits["open_files"]))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limits["file_bytes"], limits["file_bytes"]))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_MEMLOCK, (0, 0))
-    nproc = limits["processes"]
-    if nproc is not None:
-        resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+    for kind, value in FIXED_LIMITS:
+        resource.setrlimit(kind, value)
+
+
+FIXED_LIMITS: list[tuple[int, tuple[int, int]]] = []
+"""Every rlimit but CPU time's, as (resource, (soft, hard)): set once the parent knows its size."""
+
+
+def fixed_limits() -> list[tuple[int, tuple[int, int]]]:
+    limits = CONFIG["limits"]
+    fixed = [
+        (resource.RLIMIT_AS, (limits["address_space"], limits["address_space"])),
+        (resource.RLIMIT_NOFILE, (limits["open_files"], limits["open_files"])),
+        (resource.RLIMIT_FSIZE, (limits["file_bytes"], limits["file_bytes"])),
+        (resource.RLIMIT_CORE, (0, 0)),
+        (resource.RLIMIT_MEMLOCK, (0, 0)),
+    ]
+    if limits["processes"] is not None:
+        fixed.append((resource.RLIMIT_NPROC, (limits["processes"], limits["processes"])))
+    return fixed
 
 
 def short(text: str, limit: int) -> str:
@@ -289,12 +345,13 @@ def to_plain(output: object) -> object:
 
 def child_main(code: str, inputs: list[str], start: int, timeout: float, result_fd: int) -> None:
     """Run the program on inputs[start:], writing one result line per input. Never returns."""
-    emit_file = os.fdopen(result_fd, "w", closefd=False)
 
     def emit(index: int, result: dict[str, Any]) -> None:
         result["index"] = index
-        emit_file.write(json.dumps(result) + "\n")
-        emit_file.flush()
+        result["at"] = time.monotonic()
+        data = (json.dumps(result) + "\n").encode()
+        while data:
+            data = data[os.write(result_fd, data) :]
 
     try:
         linecache.cache[PROGRAM_FILENAME] = (len(code), None, code.splitlines(True), "<program>")
@@ -333,25 +390,24 @@ def spawn_child(code: str, inputs: list[str], start: int, timeout: float) -> tup
         try:
             if CONFIG.get("weak"):
                 os.setsid()
-            devnull = os.open(os.devnull, os.O_RDONLY)
-            os.dup2(devnull, 0)
+            os.dup2(DEVNULL, 0)
             os.dup2(output_w, 1)
             os.dup2(output_w, 2)
             os.dup2(result_w, 3)
             os.closerange(4, 1 << 16)
             os.chdir(workdir())
-            signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+            RAW_SIGNAL(*PIPE_DEFAULT)
             set_limits(len(inputs) - start, timeout)
-            sys.stdin = open(0)  # noqa: SIM115 - the child exits without closing anything
-            sys.stdout = open(1, "w")  # noqa: SIM115
-            sys.stderr = open(2, "w")  # noqa: SIM115
+            # The warm parent's own stdio objects, unused and empty, now on the child's fds 0-2:
+            # opening new ones would cost each child three codec lookups and their page faults.
+            sys.stdin, sys.stdout, sys.stderr = STDIO
             child_main(code, inputs, start, timeout, 3)
         finally:
             os._exit(CHILD_BROKEN)
     os.close(result_w)
     os.close(output_w)
-    os.set_blocking(result_r, False)
-    os.set_blocking(output_r, False)
+    fcntl.fcntl(result_r, fcntl.F_SETFL, os.O_RDONLY | os.O_NONBLOCK)
+    fcntl.fcntl(output_r, fcntl.F_SETFL, os.O_RDONLY | os.O_NONBLOCK)
     return pid, result_r, output_r
 
 
@@ -381,26 +437,39 @@ def reject_constant(name: str) -> object:
     raise ValueError(f"{name} is not JSON")
 
 
+SCALARS = {int, float, bool, type(None)}
+
+
 def is_grid_like(value: object) -> bool:
-    """Plain data two levels deep at most, so arcbench never parses anything deeply nested."""
+    """Plain data two levels deep at most, so arcbench never parses anything deeply nested, and
+    no non-finite float (a forged `1e999`), which the reply could not carry as JSON."""
     if value is None:
         return True
     if type(value) is not list:
         return False
-    scalars = (int, float, bool, type(None))
-    return all(type(row) is list and all(type(cell) in scalars for cell in row) for row in value)
+    for row in value:
+        if type(row) is not list:
+            return False
+        kinds = set(map(type, row))
+        if not kinds <= SCALARS:
+            return False
+        if float in kinds and not all(math.isfinite(cell) for cell in row if type(cell) is float):
+            return False
+    return True
 
 
-def parse_result(line: bytes) -> tuple[int | None, dict[str, Any]]:
-    """A child's result line as (index, result); index None when the line is not a result."""
+def parse_result(line: bytes) -> tuple[int | None, float | None, dict[str, Any]]:
+    """A child's result line as (index, time it was sent, result); index None when the line is
+    not a result. The time is the child's word, only to be trusted within bounds."""
     unreadable = {"status": "wrong", "reason": "the program's answer could not be read"}
     try:
         value = json.loads(line, parse_constant=reject_constant)
     except (ValueError, RecursionError):
-        return None, unreadable
+        return None, None, unreadable
     if not isinstance(value, dict) or value.get("status") not in ("ok", "wrong", "error"):
-        return None, unreadable
+        return None, None, unreadable
     index = value.get("index")
+    sent = value.get("at")
     result: dict[str, Any] = {"status": value["status"]}
     if value["status"] == "ok":
         result["output"] = value.get("output")
@@ -411,7 +480,11 @@ def parse_result(line: bytes) -> tuple[int | None, dict[str, Any]]:
     else:
         result["message"] = short(str(value.get("message")), MAX_MESSAGE)
         result["traceback"] = short(str(value.get("traceback")), MAX_TRACEBACK)
-    return (index if type(index) is int else None), result
+    return (
+        index if type(index) is int else None,
+        sent if type(sent) is float and math.isfinite(sent) else None,
+        result,
+    )
 
 
 def run_check(code: str, inputs: list[str], timeout: float) -> list[dict[str, Any]]:
@@ -423,55 +496,74 @@ def run_check(code: str, inputs: list[str], timeout: float) -> list[dict[str, An
         start = len(results)
         pid, result_r, output_r = spawn_child(code, inputs, start, timeout)
         pidfd = os.pidfd_open(pid)
-        selector = selectors.DefaultSelector()
-        selector.register(result_r, selectors.EVENT_READ)
-        selector.register(output_r, selectors.EVENT_READ)
-        selector.register(pidfd, selectors.EVENT_READ)
-        selector.register(0, selectors.EVENT_READ)  # arcbench sends nothing mid-check but EOF
+        for fd in (output_r, pidfd):
+            POLL.register(fd, select.EPOLLIN)
+        watched: list[int] = [output_r, pidfd]
         pending = b""
         printed = 0
         began = time.monotonic()
         deadline = began + timeout
+        quiet_until = began + QUIET_START
+        following = False
         failure: dict[str, Any] | None = None
 
-        def take_lines() -> dict[str, Any] | None:
+        def take_lines(fd: int) -> dict[str, Any] | None:
+            """Read the answers the child has sent from `fd`, its result pipe."""
             nonlocal pending, began, deadline
+            pending += read_available(fd)
             while b"\n" in pending and len(results) < total:
                 line, pending = pending.split(b"\n", 1)
-                index, result = parse_result(line)
+                index, sent, result = parse_result(line)
                 if index is not None and index != len(results):
                     continue  # a duplicate (say, from a forked copy) or a forged line
+                # When the child says it sent the line, but never before the input began nor
+                # after now: a lie can only shorten the program's own time on the next input.
                 now = time.monotonic()
-                result["seconds"] = round(now - began, 6)
+                arrived = now if sent is None else min(max(sent, began), now)
+                result["seconds"] = round(arrived - began, 6)
                 results.append(result)
-                began, deadline = now, now + timeout
+                began, deadline = arrived, arrived + timeout
             if len(pending) > MAX_RESULT_LINE:
                 return {"status": "wrong", "reason": "the output is far larger than a grid"}
             return None
 
         while len(results) < total and failure is None:
-            wait = deadline - time.monotonic()
-            if wait <= 0:
-                failure = {"status": "timeout"}
-                break
-            for key, _ in selector.select(wait):
-                if key.fd == result_r:
-                    pending += read_available(result_r)
-                    failure = take_lines()
-                elif key.fd == output_r:
-                    printed += len(read_available(output_r))
+            now = time.monotonic()
+            if not following and now >= quiet_until:
+                POLL.register(result_r, select.EPOLLIN)  # a slow program: follow it per input
+                watched.append(result_r)
+                following = True
+            if now >= deadline:
+                failure = take_lines(result_r)  # answers already sent are not late
+                if failure is not None or len(results) == total:
+                    break
+                if time.monotonic() >= deadline:
+                    failure = {"status": "timeout"}
+                    break
+                continue
+            wait = deadline - now if following else min(deadline, quiet_until) - now
+            for fd, events in POLL.poll(wait):
+                if fd == result_r:
+                    answered = len(results)
+                    failure = take_lines(result_r)
+                    if events & select.EPOLLHUP and len(results) == answered and failure is None:
+                        stop_watching(result_r, watched)  # closed: the child's exit comes next
+                elif fd == output_r:
+                    printed_now = len(read_available(output_r))
+                    printed += printed_now
+                    if events & select.EPOLLHUP and not printed_now:
+                        stop_watching(output_r, watched)  # closed: the child's exit comes next
                     if printed > max_output:
                         failure = {
                             "status": "error",
                             "message": f"the program printed more than {max_output} bytes",
                             "traceback": "",
                         }
-                elif key.fd == 0:
+                elif fd == 0:
                     shut_down()
-                elif key.fd == pidfd:
+                elif fd == pidfd:
                     _, status = os.waitpid(pid, 0)
-                    pending += read_available(result_r)
-                    failure = take_lines()
+                    failure = take_lines(result_r)
                     if failure is None and len(results) < total:
                         failure = describe_exit(status)
                     break
@@ -480,13 +572,20 @@ def run_check(code: str, inputs: list[str], timeout: float) -> list[dict[str, An
         if failure is not None and len(results) < total:
             failure["seconds"] = round(time.monotonic() - began, 6)
             results.append(failure)
-        selector.close()
+        for fd in watched:
+            POLL.unregister(fd)
         for fd in (result_r, output_r, pidfd):
             os.close(fd)
         kill_everything_else()
     wipe_workdir()
     remove_ipc_objects()
     return results
+
+
+def stop_watching(fd: int, watched: list[int]) -> None:
+    """No more polling a pipe whose writers are all gone: it would be ready for ever."""
+    POLL.unregister(fd)
+    watched.remove(fd)
 
 
 def shut_down() -> None:
@@ -497,24 +596,28 @@ def shut_down() -> None:
 
 
 def read_available(fd: int) -> bytes:
+    """What a non-blocking pipe holds now (a short read means it was emptied)."""
     chunks: list[bytes] = []
     while True:
         try:
-            chunk = os.read(fd, 1 << 16)
+            chunk = os.read(fd, READ_SIZE)
         except BlockingIOError:
             break
         except OSError as exc:
             if exc.errno == errno.EINTR:
                 continue
             break
-        if not chunk:
-            break
         chunks.append(chunk)
-    return b"".join(chunks)
+        if len(chunk) < READ_SIZE:
+            break
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def main() -> None:
+    global DEVNULL
     prepare_parent()
+    DEVNULL = os.open(os.devnull, os.O_RDONLY)
+    POLL.register(0, select.EPOLLIN)  # arcbench sends nothing mid-check but EOF
     os.makedirs(workdir(), exist_ok=True)
     requests = os.fdopen(0, "rb")
     replies = os.fdopen(os.dup(1), "wb")

@@ -194,6 +194,9 @@ def bwrap_command(
         "--die-with-parent", "--as-pid-1", "--new-session",
         "--hostname", "arcbench-sandbox",
         "--clearenv", "--setenv", "PATH", MINIMAL_PATH,
+        # Symbols bound once in the warm parent, not again lazily in every forked child; the
+        # worker clears this from its environment (PATH alone) before any program runs.
+        "--setenv", "LD_BIND_NOW", "1",
         # The program's /tmp comes first, so that a Python installation under /tmp (a venv in a
         # CI runner's scratch space) is bound on top of it rather than hidden by it.
         "--size", str(tmp_bytes), "--perms", "1777", "--tmpfs", SANDBOX_TMP,
