@@ -246,16 +246,17 @@ async def run_codegen(
     run: RunDirectory,
     model: Any,
     sandbox: Any,
-    tasks: Sequence[Task],
+    planned: Sequence[Attempt],
     options: CodegenOptions,
     *,
     on_record: Callable[[dict[str, Any]], None] | None = None,
     stopper: Stopper | None = None,
 ) -> Outcome:
-    """Run every unfinished attempt, appending each round's record the moment it exists."""
+    """Run the attempts `plan_attempts` left to do, appending each round's record the moment
+    it exists."""
     append = appender(run, on_record)
     work = CodegenWork(run, model, sandbox, options, append)
-    items = plan_attempts(run.run_id, tasks, options, run.previous)
+    items = list(planned)
     partial = {str(item.resume_from["record_id"]) for item in items if item.resume_from}
     full = _full_records(run, partial)
     for index, item in enumerate(items):

@@ -268,7 +268,7 @@ async def run_job(request: JobRequest, reporter: JobReporter) -> JobResult:
             if run.torn is not None:
                 log.warning(run.torn.describe())
             status = await _run_logged(
-                request, run, client, sandbox, tasks, tally, reporter, log, plan.total
+                request, run, client, sandbox, tasks, plan, tally, reporter, log
             )
     return JobResult(run.path, status, run.manifest, dataset.skipped)
 
@@ -285,25 +285,43 @@ def _sandbox_history(before: Any, now: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class _Plan:
+    """The options of a run and the work left: `items` is None for the baseline, whose work
+    items are the tasks themselves and whose number of records is not known ahead."""
+
+    options: Any
+    items: list[Any] | None
     total: int | None
-    remaining: int | None
+
+    @property
+    def remaining(self) -> int | None:
+        return None if self.items is None else len(self.items)
 
 
 def _plan(request: JobRequest, run: RunDirectory, tasks: Sequence[Task], offline: bool) -> _Plan:
-    """How many records the run makes in all, and how many are left (None: not known ahead)."""
+    """The command's options from the settings, and what is left to do (computed once)."""
     settings = request.settings
+    common: dict[str, Any] = {
+        "attempts": settings.attempts,
+        "temperature": settings.temperature,
+        "max_tokens": settings.max_tokens,
+        "max_concurrent": settings.max_concurrent,
+    }
     if request.command == "traces":
-        from arcbench.traces import plan_items
+        from arcbench.traces import TracesOptions, plan_items
 
         total = sum(len(task.test) for task in tasks) * settings.attempts
-        return _Plan(total, len(plan_items(run.run_id, tasks, settings.attempts, run.done)))
-    if offline:
-        return _Plan(None, None)
+        return _Plan(
+            TracesOptions(**common),
+            plan_items(run.run_id, tasks, settings.attempts, run.done),
+            total,
+        )
     from arcbench.codegen import CodegenOptions, plan_attempts
 
-    options = CodegenOptions(attempts=settings.attempts, rounds=request.rounds)
-    remaining = len(plan_attempts(run.run_id, tasks, options, run.previous))
-    return _Plan(len(tasks) * settings.attempts, remaining)
+    options = CodegenOptions(**common, rounds=request.rounds, exec_timeout=request.exec_timeout)
+    if offline:
+        return _Plan(options, None, None)
+    items = plan_attempts(run.run_id, tasks, options, run.previous)
+    return _Plan(options, items, len(tasks) * settings.attempts)
 
 
 async def _run_logged(
@@ -312,10 +330,10 @@ async def _run_logged(
     client: Any,
     sandbox: Any,
     tasks: Sequence[Task],
+    plan: _Plan,
     tally: Tally,
     reporter: JobReporter,
     log: logging.Logger,
-    total: int | None,
 ) -> str:
     """Run the work, log each outcome, and close the run directory however it ends."""
 
@@ -335,7 +353,7 @@ async def _run_logged(
         )
         reporter.stopping(cancelling)
 
-    work = _work(request, run, client, sandbox, tasks, on_record, Stopper(on_request=on_stop))
+    work = _work(request, run, client, sandbox, tasks, plan, on_record, Stopper(on_request=on_stop))
     status: str = "failed"
     began = time.monotonic()
     try:
@@ -348,9 +366,10 @@ async def _run_logged(
         raise
     finally:
         if request.command == "traces":
-            final = traces_summary(tally, run.manifest["dataset"]["test_inputs"], tasks, total)
+            test_inputs = run.manifest["dataset"]["test_inputs"]
+            final = traces_summary(tally, test_inputs, tasks, plan.total)
         else:
-            final = codegen_summary(run, tally, total)
+            final = codegen_summary(run, tally, plan.total)
         final["session_seconds"] = round(time.monotonic() - began, 3)
         run.close(status, final)
         log.info("run %s: %s", status, final["score"])
@@ -363,34 +382,20 @@ def _work(
     client: Any,
     sandbox: Any,
     tasks: Sequence[Task],
+    plan: _Plan,
     on_record: Callable[[dict[str, Any]], None],
     stopper: Stopper,
 ) -> Awaitable[Outcome]:
-    settings = request.settings
     if request.command == "traces":
-        from arcbench.traces import TracesOptions, run_traces
+        from arcbench.traces import run_traces
 
-        options = TracesOptions(
-            attempts=settings.attempts,
-            temperature=settings.temperature,
-            max_tokens=settings.max_tokens,
-            max_concurrent=settings.max_concurrent,
+        return run_traces(
+            run, client, plan.items or [], plan.options, on_record=on_record, stopper=stopper
         )
-        return run_traces(run, client, tasks, options, on_record=on_record, stopper=stopper)
-    from arcbench.codegen import CodegenOptions, run_baseline, run_codegen
+    from arcbench.codegen import run_baseline, run_codegen
 
-    codegen_options = CodegenOptions(
-        attempts=settings.attempts,
-        rounds=request.rounds,
-        exec_timeout=request.exec_timeout,
-        temperature=settings.temperature,
-        max_tokens=settings.max_tokens,
-        max_concurrent=settings.max_concurrent,
-    )
     if client is None:
-        return run_baseline(
-            run, sandbox, tasks, codegen_options, on_record=on_record, stopper=stopper
-        )
+        return run_baseline(run, sandbox, tasks, plan.options, on_record=on_record, stopper=stopper)
     return run_codegen(
-        run, client, sandbox, tasks, codegen_options, on_record=on_record, stopper=stopper
+        run, client, sandbox, plan.items or [], plan.options, on_record=on_record, stopper=stopper
     )

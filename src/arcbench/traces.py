@@ -91,14 +91,13 @@ def _messages(item: WorkItem) -> list[dict[str, str]]:
 async def run_traces(
     run: RunDirectory,
     model: ChatModel,
-    tasks: Sequence[Task],
+    items: Sequence[WorkItem],
     options: TracesOptions,
     *,
     on_record: Callable[[dict[str, Any]], None] | None = None,
     stopper: Stopper | None = None,
 ) -> Outcome:
-    """Run every unfinished attempt, appending each record the moment it finishes."""
-    items = plan_items(run.run_id, tasks, options.attempts, run.done)
+    """Run the attempts `plan_items` left to do, appending each record the moment it finishes."""
 
     async def work(item: WorkItem) -> dict[str, Any]:
         messages = _messages(item)
