@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from arcbench.cli.jobcommand import run_job_command
 from arcbench.cli.options import (
     BaseUrlOption,
     MaxConcurrentOption,
@@ -25,7 +26,6 @@ from arcbench.cli.options import (
     TemperatureOption,
     TimeoutOption,
 )
-from arcbench.cli.traces import execute
 
 
 def codegen(
@@ -83,35 +83,29 @@ def codegen(
         arcbench codegen --model openrouter/openai/gpt-4o-mini --max-tasks 20 --attempts 4
     """
     from arcbench.errors import SandboxError
-    from arcbench.jobs import JobRequest
-    from arcbench.selection import Selection
-    from arcbench.settings import load_settings
 
     if sandbox not in {"full", "weak"}:
         raise SandboxError(f"--sandbox {sandbox}: use full or weak")
-    settings = load_settings(
-        max_concurrent=max_concurrent,
-        attempts=attempts,
-        temperature=temperature,
-        max_tokens=max_tokens,
-        timeout=timeout,
-        retries=retries,
-        rate_limit=rate_limit,
-        base_url=base_url,
-        out=out,
-        models_file=models_file,
-    )
-    execute(
-        JobRequest(
-            model=model,
-            settings=settings,
-            dataset=dataset or settings.dataset,
-            command="codegen",
-            selection=Selection.parse(task_ids, tasks_range, max_tasks, shard),
-            run_name=run_name,
-            skip_invalid=skip_invalid,
-            rounds=rounds,
-            exec_timeout=exec_timeout,
-            sandbox=sandbox,
-        )
+    run_job_command(
+        "codegen",
+        model=model,
+        dataset=dataset,
+        selection=(task_ids, tasks_range, max_tasks, shard),
+        run_name=run_name,
+        skip_invalid=skip_invalid,
+        settings_flags={
+            "max_concurrent": max_concurrent,
+            "attempts": attempts,
+            "temperature": temperature,
+            "max_tokens": max_tokens,
+            "timeout": timeout,
+            "retries": retries,
+            "rate_limit": rate_limit,
+            "base_url": base_url,
+            "out": out,
+            "models_file": models_file,
+        },
+        rounds=rounds,
+        exec_timeout=exec_timeout,
+        sandbox=sandbox,
     )
