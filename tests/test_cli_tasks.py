@@ -193,24 +193,9 @@ def test_debug_shows_the_traceback() -> None:
 
 def test_augment_d8_with_colours_writes_variants_only(tmp_path: Path) -> None:
     out = tmp_path / "variants.json"
-    result = run_cli(
-        "tasks",
-        "augment",
-        "-d",
-        "arc-agi-1/training",
-        "--max-tasks",
-        "3",
-        "--transforms",
-        "d8",
-        "--colors",
-        "keep0",
-        "--per-task",
-        "2",
-        "--seed",
-        "7",
-        "--out",
-        str(out),
-    )
+    seeded = ("tasks", "augment", "-d", "arc-agi-1/training", "--max-tasks", "3")
+    seeded += ("--colors", "keep0", "--per-task", "2", "--seed", "7")
+    result = run_cli(*seeded, "--transforms", "d8", "--out", str(out))
     assert result.returncode == 0, result.stderr
     entries = orjson.loads(out.read_bytes())
     assert len(entries) == 3 * 7 * 2
@@ -248,22 +233,7 @@ def test_augment_d8_with_colours_writes_variants_only(tmp_path: Path) -> None:
 
     # Same seed, same output (apart from the timestamp).
     again = tmp_path / "again.json"
-    run_cli(
-        "tasks",
-        "augment",
-        "-d",
-        "arc-agi-1/training",
-        "--max-tasks",
-        "3",
-        "--colors",
-        "keep0",
-        "--per-task",
-        "2",
-        "--seed",
-        "7",
-        "--out",
-        str(again),
-    )
+    run_cli(*seeded, "--out", str(again))  # d8 is the default
     strip = lambda es: [{k: v for k, v in e.items() if k != "created_at"} for e in es]  # noqa: E731
     assert strip(orjson.loads(again.read_bytes())) == strip(entries)
 

@@ -165,38 +165,13 @@ def test_resume_continues_an_attempt_from_its_last_round(
     fake_server: FakeServer, flip_dataset: Path
 ) -> None:
     fake_server.enqueue(reply(WRONG), *[status(500)] * 2)
-    first = _codegen(
-        fake_server,
-        "-d",
-        str(flip_dataset),
-        "--run-name",
-        "res",
-        "-j",
-        "1",
-        "--rounds",
-        "1",
-        "--retries",
-        "1",
-        "--attempts",
-        "1",
-    )
+    args = ("-d", str(flip_dataset), "--run-name", "res", "-j", "1", "--rounds", "1")
+    first = _codegen(fake_server, *args, "--attempts", "1", "--retries", "1")
     assert first.returncode == 0, first.stderr
     assert [(r["round"], r["error"] is None) for r in _records("res")] == [(0, True), (1, False)]
     fake_server.reset()
     fake_server.enqueue(reply(GOOD))
-    again = _codegen(
-        fake_server,
-        "-d",
-        str(flip_dataset),
-        "--run-name",
-        "res",
-        "-j",
-        "1",
-        "--rounds",
-        "1",
-        "--attempts",
-        "1",
-    )
+    again = _codegen(fake_server, *args, "--attempts", "1")
     assert again.returncode == 0, again.stderr
     assert len(fake_server.chat_requests) == 1
     messages = fake_server.chat_requests[0].body["messages"]
