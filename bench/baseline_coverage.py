@@ -26,7 +26,7 @@ from pathlib import Path
 
 from arcbench.baseline import generate_candidates
 from arcbench.datasets import load_dataset
-from arcbench.models import Task
+from arcbench.tasks import Task
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 

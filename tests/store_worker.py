@@ -13,8 +13,8 @@ from pathlib import Path
 
 import orjson
 
-from arcbench.models import Pair, Task, TestPair
 from arcbench.store import TraceStore, VariationStore
+from arcbench.tasks import Pair, Task, TestPair
 
 
 def add(store_path: str, prefix: str, count: str) -> None:

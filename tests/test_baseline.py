@@ -14,7 +14,7 @@ import pytest
 
 from arcbench.baseline import Candidate, generate_candidates
 from arcbench.datasets import load_dataset
-from arcbench.models import Pair, Task, TestPair
+from arcbench.tasks import Pair, Task, TestPair
 from arcbench.transforms import SYMMETRIES
 from programrun import Batch, run_batches
 

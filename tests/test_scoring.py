@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from arcbench.models import Pair, Task, TestPair
 from arcbench.scoring import is_correct, score_solved, score_tasks
+from arcbench.tasks import Pair, Task, TestPair
 
 
 def _task(task_id: str, outputs: list[list[list[int]] | None]) -> Task:

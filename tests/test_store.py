@@ -16,8 +16,8 @@ from arcbench.errors import (
     StorePermissionError,
     TraceNotFoundError,
 )
-from arcbench.models import Pair, Provenance, Task, TestPair
 from arcbench.store import TraceStore, VariationStore
+from arcbench.tasks import Pair, Provenance, Task, TestPair
 from conftest import run_cli
 from rundata import legacy_store, traces_run
 

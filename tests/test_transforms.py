@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from arcbench.errors import TransformError
-from arcbench.models import Pair, Task, TestPair
+from arcbench.tasks import Pair, Task, TestPair
 from arcbench.transforms import (
     D8,
     SYMMETRIES,

@@ -21,7 +21,7 @@ import orjson
 from pydantic import TypeAdapter, ValidationError
 
 from arcbench.diagnostics import describe_task_error
-from arcbench.models import Grid
+from arcbench.tasks import Grid
 
 _GRID = TypeAdapter(Grid)
 

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from arcbench.errors import TransformError
-from arcbench.models import Provenance, Task
+from arcbench.tasks import Provenance, Task
 from arcbench.transforms import (
     D8,
     ColorPermutation,

@@ -48,7 +48,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from arcbench.models import MAX_SIDE, Task
+from arcbench.tasks import MAX_SIDE, Task
 from arcbench.transforms import SYMMETRIES, Grid
 
 SymmetryFn = Callable[[Grid], Grid]

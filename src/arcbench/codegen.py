@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from arcbench.errors import ModelError, SandboxError
-from arcbench.models import Task
 from arcbench.programs import PairResult, extract_program, judge_train, train_accuracy
 from arcbench.prompts import codegen_prompt, format_grid, repair_prompt
 from arcbench.records import NO_USAGE, appender, base_record, mark_failed, run_checkpointed
@@ -27,6 +26,7 @@ from arcbench.rundir import RunDirectory, now_iso, record_id
 from arcbench.runfiles import iter_results
 from arcbench.runner import Outcome, Stopper
 from arcbench.scoring import is_correct
+from arcbench.tasks import Task
 
 PROMPTS = ("codegen", "codegen_repair")
 MAX_FAILURES_SHOWN = 3

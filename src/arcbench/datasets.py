@@ -34,7 +34,7 @@ from arcbench.errors import (
     TaskFileError,
     TaskValidationError,
 )
-from arcbench.models import RawTask, Task, VariantEntry, task_from_raw
+from arcbench.tasks import RawTask, Task, VariantEntry, task_from_raw
 
 DEFAULT_DATASET = "arc-agi-2/evaluation"
 

@@ -20,7 +20,6 @@ from typing import Any, Literal, Protocol
 
 from arcbench.datasets import load_dataset
 from arcbench.errors import ConfigError
-from arcbench.models import Task
 from arcbench.prompts import prompt_version
 from arcbench.registry import shown_url
 from arcbench.rundir import RunDirectory, check_run_name
@@ -30,6 +29,7 @@ from arcbench.scoring import score_solved
 from arcbench.selection import Selection
 from arcbench.settings import Settings
 from arcbench.tally import Tally
+from arcbench.tasks import Task
 from arcbench.traces import dataset_identity, default_run_name
 
 Command = Literal["traces", "codegen"]

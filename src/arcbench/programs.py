@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from arcbench.models import Task
+from arcbench.tasks import Task
 
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)```", re.DOTALL)
 _ENTRY = re.compile(r"^\s*def\s+(transform|solve_task)\s*\(", re.MULTILINE)

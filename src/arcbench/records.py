@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from arcbench.errors import RunOutputError
-from arcbench.models import Task
 from arcbench.rundir import RunDirectory, now_iso, record_id
 from arcbench.runner import Outcome, Runner, Stopper, sigint_stops
+from arcbench.tasks import Task
 
 T = TypeVar("T")
 

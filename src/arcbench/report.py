@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from arcbench.errors import ArcbenchError, ReportError, ResultsFileError
-from arcbench.models import Task
 from arcbench.programs import train_accuracy
 from arcbench.rundir import Billed, read_latest
 from arcbench.runfiles import RESULTS_FILE, read_manifest
 from arcbench.scoring import SUBMITTED_ATTEMPTS, Score, score_solved
+from arcbench.tasks import Task
 
 TaskKey = tuple[str, int | None]
 OutputKey = tuple[str, int | None, int]

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
-from arcbench.models import PALETTE, Task
 from arcbench.report import Report, TaskKey
+from arcbench.tasks import PALETTE, Task
 
 Grid = list[list[int]]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from arcbench.models import Task
+from arcbench.tasks import Task
 
 Grid = list[list[int]]
 TaskKey = tuple[str, int | None]

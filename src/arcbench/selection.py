@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from arcbench.errors import SelectionError
-from arcbench.models import Task
+from arcbench.tasks import Task
 
 
 @dataclass(frozen=True)

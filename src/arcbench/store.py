@@ -47,7 +47,7 @@ from arcbench.errors import (
     StorePermissionError,
     TraceNotFoundError,
 )
-from arcbench.models import Provenance, Task, VariantEntry
+from arcbench.tasks import Provenance, Task, VariantEntry
 
 TRACES_FILE = "traces_store.json"
 VARIATIONS_FILE = "variations.json"

@@ -17,12 +17,12 @@ from typing import Any, Protocol
 from arcbench.answers import extract_grid, reasoning_text
 from arcbench.datasets import Dataset
 from arcbench.errors import ModelError
-from arcbench.models import Task
 from arcbench.prompts import traces_prompt
 from arcbench.records import appender, base_record, mark_failed, run_checkpointed
 from arcbench.rundir import RunDirectory, now_iso, record_id
 from arcbench.runner import Outcome, Stopper
 from arcbench.scoring import is_correct
+from arcbench.tasks import Task
 
 PROMPT = "traces"
 

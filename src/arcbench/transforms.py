@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from arcbench.errors import TransformError
-from arcbench.models import Pair, Task, TestPair
+from arcbench.tasks import Pair, Task, TestPair
 
 Grid = list[list[int]]
 

@@ -9,10 +9,10 @@ from rich.console import Console, Group
 from rich.panel import Panel
 from rich.text import Text
 
-from arcbench.models import PALETTE
+from arcbench.tasks import PALETTE
 
 if TYPE_CHECKING:
-    from arcbench.models import PALETTE, Task
+    from arcbench.tasks import PALETTE, Task
 
 
 _DARK = {0, 1, 9}

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from arcbench.datasets import Dataset
-    from arcbench.models import Task
+    from arcbench.tasks import Task
 
 app = typer.Typer(
     help="List and show ARC tasks, and write transformed variants of them.",

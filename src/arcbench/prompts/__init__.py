@@ -13,7 +13,7 @@ from string import Template
 
 import orjson
 
-from arcbench.models import Task
+from arcbench.tasks import Task
 
 Grid = list[list[int]]
 

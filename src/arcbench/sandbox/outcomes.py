@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from arcbench.models import MAX_SIDE
+from arcbench.tasks import MAX_SIDE
 
 OutcomeStatus = Literal["ok", "wrong_format", "error", "timeout"]
 """`ok`: a valid grid (right or wrong is the caller's call, by comparing `grid`);

@@ -6,7 +6,7 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from arcbench.diagnostics import describe_task_error
-from arcbench.models import RawTask
+from arcbench.tasks import RawTask
 from taskdata import TASK_A
 
 ADAPTER = TypeAdapter(RawTask)

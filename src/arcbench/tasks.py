@@ -1,4 +1,5 @@
-"""Pydantic models of ARC tasks: grid, pair, task, and what a variant records about its making.
+"""Pydantic models of ARC tasks (not language models: those are `registry` entries): grid, pair,
+task, and what a variant records about its making.
 
 Validation happens in pydantic's core (constrained, strict types), so loading a thousand tasks
 costs one pass of compiled code rather than Python loops over cells. The only Python-level check
