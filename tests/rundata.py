@@ -103,3 +103,14 @@ def legacy_store(tasks: int, per_task: int, text_bytes: int = 0) -> dict[str, li
             trace["text"] = trace["text"].ljust(text_bytes, ".")
         store[task_id] = traces
     return store
+
+
+def stored_traces(path: Path) -> dict[str, list[dict[str, Any]]]:
+    """A store's traces in the original `traces_store.json` form (what `store export` writes);
+    `{}` when the store does not exist."""
+    from arcbench.store import Store
+
+    if not path.exists():
+        return {}
+    with Store(path, create=False) as store:
+        return dict(store.traces.export())

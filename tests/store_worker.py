@@ -1,12 +1,13 @@
 """A separate writer process for the store's reliability tests: `python store_worker.py CMD …`.
 
-Each command prints one JSON line per change it made, so the test can check that every change
-reached the file exactly once.
+Each command prints one JSON line per change it made (after its transaction committed), so the
+test can check that every change reached the database exactly once. The app-style writers
+(`add`, `vote`, `variations`) say `"ready"` first and keep going until a stop file appears, so
+that they surely overlap whatever the test starts meanwhile.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
@@ -17,39 +18,52 @@ from arcbench.store import TraceStore, VariationStore
 from arcbench.tasks import Pair, Task, TestPair
 
 
-def add(store_path: str, prefix: str, count: str) -> None:
+def add(store_path: str, prefix: str, stop: str) -> None:
+    """Add traces, a web app's way, until `stop` exists."""
     store = TraceStore(Path(store_path))
-    for n in range(int(count)):
+    _report("ready")
+    n = 0
+    while not Path(stop).exists() or n < 20:
         trace = store.add_trace(f"task{n % 7:04d}", prefix, f"{prefix} trace {n}")
         _report(trace.trace_id)
+        n += 1
 
 
-def vote(store_path: str, prefix: str, trace_ids: str) -> None:
+def vote(store_path: str, prefix: str, trace_ids: str, stop: str) -> None:
+    """Vote +1 on each trace in turn, each vote by a new user, until `stop` exists."""
     store = TraceStore(Path(store_path))
-    for n, trace_id in enumerate(trace_ids.split(",")):
-        store.vote(trace_id, f"{prefix}{n}", 1)
-        _report([trace_id, f"{prefix}{n}"])
+    targets = trace_ids.split(",")
+    _report("ready")
+    n = 0
+    while not Path(stop).exists() or n < 20:
+        trace_id, user = targets[n % len(targets)], f"{prefix}{n}"
+        store.vote(trace_id, user, 1)
+        _report([trace_id, user])
+        n += 1
 
 
 def add_forever(store_path: str) -> None:
-    """Add traces until killed; print each id once it is on disk."""
+    """Add traces until killed; print each id once it is committed."""
     store = TraceStore(Path(store_path))
     for n in range(1_000_000):
         _report(store.add_trace("big", "killed", f"trace {n}").trace_id)
 
 
-def hang_in_write(store_path: str) -> None:
-    """Add one trace, but stop for good after the new content is on disk and before the rename,
+def hang_in_merge(store_path: str, *inputs: str) -> None:
+    """Merge `inputs`, but stop for good after every row is written and before the commit,
     saying so: the moment a SIGKILL does most harm."""
-    real_fsync = os.fsync
+    from arcbench.merge import merge_inputs
+    from arcbench.store import database
 
-    def fsync_then_hang(fd: int) -> None:
-        real_fsync(fd)
-        _report("in-write")
+    real = database.Transaction.bump_revisions
+
+    def bump_then_hang(self: database.Transaction) -> None:
+        real(self)
+        _report("in-merge")
         time.sleep(60)
 
-    os.fsync = fsync_then_hang
-    TraceStore(Path(store_path)).add_trace("big", "killed", "never renamed into place")
+    database.Transaction.bump_revisions = bump_then_hang  # type: ignore[method-assign]
+    merge_inputs([Path(p) for p in inputs], Path(store_path), now=time.time())
 
 
 def variations(store_path: str, username: str, seeds: str) -> None:
@@ -74,7 +88,7 @@ if __name__ == "__main__":
         "add": add,
         "vote": vote,
         "add-forever": add_forever,
-        "hang-in-write": hang_in_write,
+        "hang-in-merge": hang_in_merge,
         "variations": variations,
     }
     commands[sys.argv[1]](*sys.argv[2:])

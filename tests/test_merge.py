@@ -10,18 +10,24 @@ import orjson
 import pytest
 
 from arcbench.merge import Attempt, is_correct, plan_traces, reasoning_text
+from arcbench.store import Store
 from conftest import run_cli
-from rundata import MODEL_ID, legacy_store, record, traces_run, write_run
+from rundata import MODEL_ID, legacy_store, record, stored_traces, traces_run, write_run
 
-STORE = Path("data/traces_store.json")
+STORE = Path("data/arcbench.db")
 
 
 def merge(*args: str) -> tuple[str, dict[str, list[dict[str, Any]]]]:
-    """Run `arcbench merge ARGS`, check it succeeded, return its output and the store."""
+    """Run `arcbench merge ARGS`, check it succeeded, return its output and the store's traces."""
     result = run_cli("merge", *args)
     assert result.returncode == 0, result.stderr
-    store = orjson.loads(STORE.read_bytes()) if STORE.exists() else {}
-    return result.stdout, store
+    return result.stdout, stored_traces(STORE)
+
+
+def revision() -> int:
+    """The store's change counter: unchanged means nothing was written."""
+    with Store(STORE, create=False) as store:
+        return store.revision()
 
 
 def all_traces(store: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
@@ -85,16 +91,15 @@ def test_merging_twice_or_a_copy_gives_the_same_store(tmp_path: Path) -> None:
     copy = tmp_path / "elsewhere" / "a-copy"
     shutil.copytree(run, copy)
 
-    merge(str(run))
-    once = STORE.read_bytes()
-    out, _ = merge(str(run / "results.jsonl"))
-    assert STORE.read_bytes() == once
+    _, once = merge(str(run))
+    written = revision()
+    out, again = merge(str(run / "results.jsonl"))
+    assert again == once
     assert "added 0 traces" in out
     assert _count(out, "duplicates skipped") == 8
-    merge(str(copy))
-    assert STORE.read_bytes() == once
-    merge(str(run), str(copy))
-    assert STORE.read_bytes() == once
+    assert merge(str(copy))[1] == once
+    assert merge(str(run), str(copy))[1] == once
+    assert revision() == written
 
 
 def test_two_runs_with_the_same_texts_give_two_traces(tmp_path: Path) -> None:
@@ -110,9 +115,9 @@ def test_two_runs_with_the_same_texts_give_two_traces(tmp_path: Path) -> None:
 
 
 def test_merge_keeps_what_people_wrote(tmp_path: Path) -> None:
-    STORE.parent.mkdir()
     before = legacy_store(tasks=2, per_task=2)
-    STORE.write_bytes(orjson.dumps(before))
+    _write(tmp_path / "traces_store.json", orjson.dumps(before))
+    merge(str(tmp_path / "traces_store.json"))
 
     _, store = merge(str(traces_run(tmp_path / "run", "r1", tasks=3)))
 
@@ -146,13 +151,13 @@ def test_dry_run_changes_nothing(tmp_path: Path) -> None:
     assert "would add 4 traces" in out
     assert not STORE.exists()
 
-    merge(str(run / "results.jsonl"), "--store", str(STORE))
-    before = STORE.read_bytes()
+    _, before = merge(str(run / "results.jsonl"), "--store", str(STORE))
+    written = revision()
     more = traces_run(tmp_path / "more", "r2", tasks=1)
-    out, _ = merge(str(run), str(more), "--dry-run")
+    out, after = merge(str(run), str(more), "--dry-run")
     assert "would add 2 traces" in out
     assert _count(out, "duplicates skipped") == 4
-    assert STORE.read_bytes() == before
+    assert (after, revision()) == (before, written)
 
 
 def test_a_torn_last_line_is_skipped_with_a_warning(tmp_path: Path) -> None:
@@ -164,7 +169,7 @@ def test_a_torn_last_line_is_skipped_with_a_warning(tmp_path: Path) -> None:
 
     assert result.returncode == 0, result.stderr
     assert "ignored a torn last line 2" in " ".join(result.stderr.split())
-    assert list(orjson.loads(STORE.read_bytes())) == ["t1"]
+    assert list(stored_traces(STORE)) == ["t1"]
 
 
 @pytest.mark.parametrize(
@@ -176,7 +181,9 @@ def test_a_torn_last_line_is_skipped_with_a_warning(tmp_path: Path) -> None:
             lambda d: _write(d / "results.jsonl", b'{"record_id": "a"\n{"record_id": "b"}\n'),
             "line 1: not a JSON object",
         ),
-        (lambda d: _write(d / "x.json", b'{"other": 1}'), "is not a result file"),
+        (lambda d: _write(d / "x.json", b'{"metadata": 1}'), "is not a file merge reads"),
+        (lambda d: _write(d / "x.json", b"7"), "is not a file merge reads"),
+        (lambda d: _write(d / "x.json", b'{"t1": [{"trace_id'), "cannot read"),
     ],
 )
 def test_unreadable_inputs_are_one_clear_line(tmp_path: Path, make: Any, message: str) -> None:
@@ -197,7 +204,7 @@ def _write(path: Path, data: bytes) -> Path:
 
 LEGACY_LINES = [
     {"task_id": "aa", "task_data": {"train": []}, "prompt_messages": [], "reasoning": "Rule A."},
-    {"task_id": "bb", "reasoning": ["Step one.", {"text": "Step two."}, ""]},
+    {"task_id": "bb", "reasoning": ["Test one.", {"text": "Test two."}, ""]},
     {"task_id": "cc", "reasoning": "ERROR: Failed to get reasoning."},
     {"task_id": "dd", "reasoning": "error: timeout"},
     {"task_id": "ee", "reasoning": ""},
@@ -230,10 +237,10 @@ def test_older_result_files_merge(tmp_path: Path, write: Any) -> None:
 
     assert sorted(store) == ["aa", "bb"]
     assert store["aa"][0]["text"] == "Rule A."
-    assert store["bb"][0]["text"] == "Step one.\n\nStep two."
+    assert [t["text"] for t in store["bb"]] == ["Test one.", "Test two."]  # one per test input
     assert store["aa"][0]["username"] == "google/gemini-2.0-flash-001"
     assert store["aa"][0]["source"]["command"] == "reasoning_generation"
-    assert _count(out, "errors skipped") == 2
+    assert _count(out, "errors skipped") == 3  # two error lines, and bb's empty entry
     assert _count(out, "no reasoning, skipped") == 2
 
 
@@ -244,13 +251,31 @@ def test_older_files_merge_once_even_from_a_copy(tmp_path: Path) -> None:
     shutil.copy(path, copy)
     later = legacy_jsonl(tmp_path / "later.jsonl", {**LEGACY_METADATA, "timestamp": "2025-06-01"})
 
-    merge(str(path))
-    once = STORE.read_bytes()
-    merge(str(path), str(copy))
-    assert STORE.read_bytes() == once
+    _, once = merge(str(path))
+    assert merge(str(path), str(copy))[1] == once
 
     _, store = merge(str(later))  # another run with the same texts: new traces
-    assert len(all_traces(store)) == 4
+    assert len(all_traces(store)) == 6
+
+
+@pytest.mark.parametrize(
+    "reasoning",
+    [
+        ["Count cells.", "ERROR: Failed to get reasoning.", "Error: "],
+        ["Count cells.", "", "  error: timeout", None],
+        ["  ", "Count cells.", {"text": "eRRoR: no reply"}],
+    ],
+)
+def test_failed_entries_of_a_list_reasoning_are_skipped_and_counted(
+    tmp_path: Path, reasoning: list[Any]
+) -> None:
+    lines = [{"task_id": "aa", "reasoning": reasoning}, LEGACY_METADATA]
+    path = _write(tmp_path / "old.jsonl", b"".join(orjson.dumps(line) + b"\n" for line in lines))
+
+    out, store = merge(str(path))
+
+    assert [t["text"] for t in store["aa"]] == ["Count cells."]
+    assert _count(out, "errors skipped") == len(reasoning) - 1
 
 
 # ---- pure planning ----------------------------------------------------------------------------

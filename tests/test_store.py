@@ -1,40 +1,30 @@
-"""The trace and variation stores on real files: the original format round-trips, the operations
-keep their rules, a broken file is never overwritten, backups rotate, other writers are seen."""
+"""The trace and variation stores on a real SQLite file: the operations keep their rules, every
+change is one transaction, threads share a store safely, the change counter moves with every
+change and only then, and an older database is migrated forward."""
 
 from __future__ import annotations
 
-import os
-import stat
+import sqlite3
+import threading
 from pathlib import Path
 
 import orjson
 import pytest
 
 from arcbench.errors import (
-    StoreCorruptError,
     StoreError,
     StorePermissionError,
     TraceNotFoundError,
+    VariationNotFoundError,
 )
-from arcbench.store import TraceStore, VariationStore
+from arcbench.store import Store, Trace, TraceStore, VariationStore
+from arcbench.store.schema import APPLICATION_ID, SCHEMA_VERSION
 from arcbench.tasks import Pair, Provenance, Task, TestPair
-from conftest import run_cli
-from rundata import legacy_store, traces_run
 
 
 @pytest.fixture
 def store_path(tmp_path: Path) -> Path:
-    return tmp_path / "data" / "traces_store.json"
-
-
-def write_legacy(path: Path, tasks: int = 3, per_task: int = 3) -> bytes:
-    """A store as the original app wrote it (`json.dump(indent=2)`), with a field we don't know."""
-    data = legacy_store(tasks, per_task)
-    data["task0000"][0]["flagged"] = {"by": "carol", "why": "typo"}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    raw = orjson.dumps(data, option=orjson.OPT_INDENT_2)
-    path.write_bytes(raw)
-    return raw
+    return tmp_path / "data" / "arcbench.db"
 
 
 def clock(start: float = 1_800_000_000.0) -> object:
@@ -42,39 +32,13 @@ def clock(start: float = 1_800_000_000.0) -> object:
     return lambda: start + next(ticks)
 
 
-# ---- the original format ----------------------------------------------------------------------
+def table(path: Path, query: str) -> list[tuple[object, ...]]:
+    """Rows read straight from the database file, as another tool would."""
+    with sqlite3.connect(path) as db:
+        return db.execute(query).fetchall()
 
 
-def test_original_store_round_trips_unchanged(store_path: Path) -> None:
-    before = orjson.loads(write_legacy(store_path))
-    store = TraceStore(store_path)
-
-    added = store.add_trace("task0009", "dave", "New task, new trace.")
-    store.delete_trace(added.trace_id, "dave")
-
-    assert orjson.loads(store_path.read_bytes()) == before
-
-
-def test_original_traces_keep_every_field_and_their_order(store_path: Path) -> None:
-    before = orjson.loads(write_legacy(store_path))
-
-    TraceStore(store_path).add_trace("task0000", "dave", "Another reading of the rule.")
-
-    after = orjson.loads(store_path.read_bytes())
-    assert after["task0000"][:3] == before["task0000"]
-    assert list(after["task0000"][0]) == list(before["task0000"][0])
-    assert after["task0001"] == before["task0001"]
-    assert after["task0000"][3]["username"] == "dave"
-
-
-def test_original_traces_read_as_models(store_path: Path) -> None:
-    write_legacy(store_path)
-    traces = TraceStore(store_path).list_traces("task0000")
-    assert [t.score for t in traces] == [2, 1, 0]
-    assert traces[-1].model_extra == {"flagged": {"by": "carol", "why": "typo"}}
-
-
-# ---- operations -------------------------------------------------------------------------------
+# ---- traces -----------------------------------------------------------------------------------
 
 
 def test_add_then_list_by_task_and_version(store_path: Path) -> None:
@@ -83,16 +47,16 @@ def test_add_then_list_by_task_and_version(store_path: Path) -> None:
     variant = store.add_trace("t1", "bob", "Rule on the rotated version.", version=2)
     store.add_trace("t2", "alice", "Other task.")
 
+    assert original.trace_id.startswith("t1_")
     assert [t.trace_id for t in store.list_traces("t1")] == [original.trace_id, variant.trace_id]
     assert [t.trace_id for t in store.list_traces("t1", version=None)] == [original.trace_id]
     assert [t.trace_id for t in store.list_traces("t1", version=2)] == [variant.trace_id]
     assert store.list_traces("unknown") == []
-    on_disk = orjson.loads(store_path.read_bytes())
-    assert "version" not in on_disk["t1"][0]
-    assert on_disk["t1"][1]["version"] == 2
-    assert set(on_disk["t1"][0]) == {
-        "trace_id", "task_id", "username", "text", "score", "timestamp", "voters",
-    }  # fmt: skip
+    assert store.get_trace(variant.trace_id) == variant
+    assert TraceStore(store_path).count() == 3
+    assert table(store_path, "SELECT task_id, version, username FROM traces ORDER BY id") == [
+        ("t1", None, "alice"), ("t1", 2, "bob"), ("t2", None, "alice"),
+    ]  # fmt: skip
 
 
 def test_votes_change_withdraw_and_sort(store_path: Path) -> None:
@@ -106,24 +70,37 @@ def test_votes_change_withdraw_and_sort(store_path: Path) -> None:
     store.vote(first.trace_id, "carol", 1)  # changed: -1 -> +1 is +2
     again = store.vote(first.trace_id, "carol", 1)  # same vote twice counts once
 
-    assert again.score == 1
+    assert (again.score, again.voters) == (1, {"carol": 1})
     assert [(t.trace_id, t.score) for t in store.list_traces("t1")] == [
         (second.trace_id, 2),
         (first.trace_id, 1),
     ]
     withdrawn = store.vote(second.trace_id, "dave", 0)
     assert (withdrawn.score, withdrawn.voters) == (1, {"carol": 1})
-    on_disk = orjson.loads(store_path.read_bytes())["t1"]
-    assert on_disk[0]["voters"] == {"carol": 1}
-    assert on_disk[1]["score"] == 1
+    # one row per user and trace; the score is their sum
+    assert sorted(table(store_path, "SELECT username, vote FROM votes")) == [
+        ("carol", 1), ("carol", 1),
+    ]  # fmt: skip
 
 
-@pytest.mark.parametrize("vote", [2, -2, 5])
-def test_a_vote_is_plus_or_minus_one(store_path: Path, vote: int) -> None:
+def test_ties_are_listed_oldest_first(store_path: Path) -> None:
+    store = TraceStore(store_path, clock=clock())  # type: ignore[arg-type]
+    traces = [store.add_trace("t1", f"user{n}", f"Trace {n}.") for n in range(5)]
+    store.vote(traces[3].trace_id, "judge", 1)
+    store.vote(traces[1].trace_id, "judge", -1)
+
+    order = [t.trace_id for t in store.list_traces("t1")]
+
+    assert order == [traces[n].trace_id for n in (3, 0, 2, 4, 1)]
+
+
+@pytest.mark.parametrize("vote", [2, -2, 5, True, 1.0])
+def test_a_vote_is_plus_or_minus_one(store_path: Path, vote: object) -> None:
     store = TraceStore(store_path)
     trace = store.add_trace("t1", "alice", "Text.")
     with pytest.raises(StoreError, match=r"\+1, -1 or 0"):
-        store.vote(trace.trace_id, "bob", vote)
+        store.vote(trace.trace_id, "bob", vote)  # type: ignore[arg-type]
+    assert store.get_trace(trace.trace_id).score == 0
 
 
 def test_only_the_author_edits(store_path: Path) -> None:
@@ -140,143 +117,142 @@ def test_only_the_author_edits(store_path: Path) -> None:
     assert TraceStore(store_path).get_trace(trace.trace_id).text == "Final."
 
 
-def test_the_author_or_an_admin_deletes(store_path: Path) -> None:
+def test_the_author_or_an_admin_deletes_and_votes_go_with_the_trace(store_path: Path) -> None:
     store = TraceStore(store_path)
     mine = store.add_trace("t1", "alice", "Mine.")
     other = store.add_trace("t1", "alice", "Also mine.")
+    store.vote(mine.trace_id, "bob", 1)
+    store.vote(other.trace_id, "bob", -1)
 
-    with pytest.raises(StorePermissionError):
+    with pytest.raises(StorePermissionError, match="may delete"):
         store.delete_trace(mine.trace_id, "bob")
     store.delete_trace(mine.trace_id, "alice")
     store.delete_trace(other.trace_id, "root", admin=True)
 
     assert store.list_traces("t1") == []
-    assert orjson.loads(store_path.read_bytes()) == {}
+    assert table(store_path, "SELECT count(*) FROM votes") == [(0,)]
     with pytest.raises(TraceNotFoundError, match="no trace"):
         store.vote(mine.trace_id, "bob", 1)
+    with pytest.raises(TraceNotFoundError):
+        store.edit_trace("t1_nonexistent", "alice", "x")
 
 
-def test_a_refused_change_leaves_memory_and_disk_as_they_were(store_path: Path) -> None:
-    store = TraceStore(store_path)
-    trace = store.add_trace("t1", "alice", "Text.")
-    before = store_path.read_bytes()
+def test_a_refused_change_changes_nothing(store_path: Path) -> None:
+    store = Store(store_path)
+    trace = store.traces.add_trace("t1", "alice", "Text.")
+    revision = store.revision()
 
     with pytest.raises(StorePermissionError):
-        store.edit_trace(trace.trace_id, "bob", "Other.")
+        store.traces.edit_trace(trace.trace_id, "bob", "Other.")
+    with pytest.raises(StoreError):
+        store.traces.vote(trace.trace_id, "bob", 3)
 
-    assert store_path.read_bytes() == before
-    assert store.get_trace(trace.trace_id).text == "Text."
+    assert store.traces.get_trace(trace.trace_id).text == "Text."
+    assert store.revision() == revision
 
 
 def test_username_is_required(store_path: Path) -> None:
+    store = Store(store_path)
     with pytest.raises(StoreError, match="username is required"):
-        TraceStore(store_path).add_trace("t1", "  ", "Text.")
+        store.traces.add_trace("t1", "  ", "Text.")
+    trace = store.traces.add_trace("t1", "alice", "Text.")
+    with pytest.raises(StoreError, match="username is required"):
+        store.traces.vote(trace.trace_id, "", 1)
+    with pytest.raises(StoreError, match="username is required"):
+        store.variations.add_variation(task(1), " ")
 
 
-# ---- files, processes, backups ----------------------------------------------------------------
-
-
-def test_a_change_by_another_writer_is_seen_and_kept(store_path: Path) -> None:
+def test_two_store_objects_see_each_others_changes(store_path: Path) -> None:
     web, merge = TraceStore(store_path), TraceStore(store_path)
     first = web.add_trace("t1", "alice", "From the web app.")
-    assert web.list_traces("t1")  # cached now
+    assert web.list_traces("t1")
 
     second = merge.add_trace("t1", "bob", "From another process.")
+    merge.vote(first.trace_id, "bob", 1)
     third = web.add_trace("t1", "carol", "Web app again.")
 
-    ids = {t.trace_id for t in TraceStore(store_path).list_traces("t1")}
-    assert ids == {first.trace_id, second.trace_id, third.trace_id}
-    assert {t.trace_id for t in web.list_traces("t1")} == ids
+    listed = web.list_traces("t1")
+    assert [t.trace_id for t in listed] == [first.trace_id, second.trace_id, third.trace_id]
+    assert listed[0].voters == {"bob": 1}
 
 
-def test_backups_rotate_keeping_the_last_ten(store_path: Path) -> None:
-    store = TraceStore(store_path, backup_interval=0)
-    contents = []
-    for n in range(14):
-        store.add_trace("t1", "alice", f"Trace {n}.")
-        contents.append(store_path.read_bytes())
-
-    backups = store.file.backups()
-    assert len(backups) == 10
-    assert all(b.parent == store_path.parent / "backups" for b in backups)
-    assert [b.read_bytes() for b in backups] == contents[-11:-1]
-
-
-def test_backups_are_spaced_by_the_interval_but_merges_always_back_up(tmp_path: Path) -> None:
-    store_path = tmp_path / "traces_store.json"
-    store = TraceStore(store_path, backup_interval=3600)
-    for n in range(5):
-        store.add_trace("t1", "alice", f"Trace {n}.")
-    assert len(store.file.backups()) == 1  # the first write has nothing to back up yet
-
-    result = run_cli(
-        "merge", str(traces_run(tmp_path / "run", "r1", 2)), "--store", str(store_path)
-    )
-
-    assert result.returncode == 0, result.stderr
-    backups = store.file.backups()
-    assert len(backups) == 2
-    assert len(orjson.loads(backups[-1].read_bytes())["t1"]) == 5
-
-
-def test_permissions_of_the_store_are_kept(store_path: Path) -> None:
+def test_threads_share_one_store_and_lose_nothing(store_path: Path) -> None:
+    """What a web server's worker threads do: one store object, many threads writing at once."""
     store = TraceStore(store_path)
-    store.add_trace("t1", "alice", "Text.")
-    assert stat.S_IMODE(store_path.stat().st_mode) == 0o644
-    os.chmod(store_path, 0o640)
-    store.add_trace("t1", "alice", "More.")
-    assert stat.S_IMODE(store_path.stat().st_mode) == 0o640
+    target = store.add_trace("t0", "alice", "Everyone votes on this.")
+    added: list[str] = []
+    failures: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def work(n: int) -> None:
+        try:
+            start.wait()
+            for k in range(25):
+                added.append(store.add_trace(f"t{k % 3}", f"user{n}", f"{n}/{k}").trace_id)
+                store.vote(target.trace_id, f"user{n}", -1 if k % 2 else 1)
+                store.list_traces("t1")
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert failures == []
+    assert len(set(added)) == 200
+    assert store.count() == 201
+    final = store.get_trace(target.trace_id)
+    assert final.voters == {f"user{n}": 1 for n in range(8)}  # each thread's last vote, k=24
+    assert final.score == 8
+    store.close()
 
 
-def test_temporaries_left_by_a_killed_writer_are_cleaned(store_path: Path) -> None:
-    store = TraceStore(store_path)
-    store.add_trace("t1", "alice", "Text.")
-    stale = store_path.parent / ".traces_store.json.abc123.tmp"
-    stale.write_bytes(b'{"torn": ')
-
-    store.add_trace("t1", "alice", "More.")
-
-    assert not stale.exists()
+# ---- the change counter -----------------------------------------------------------------------
 
 
-# ---- a store that does not parse --------------------------------------------------------------
+def test_every_change_moves_the_revision_of_what_it_touched(store_path: Path) -> None:
+    store = Store(store_path)
+    assert store.revision() == 0
+    a = store.traces.add_trace("a", "alice", "A.")
+    after_a = store.revision()
+    store.traces.add_trace("b", "bob", "B.")
+    assert store.traces.changes_since(after_a) == {"b": after_a + 1}
+
+    steps = [
+        lambda: store.traces.vote(a.trace_id, "bob", 1),
+        lambda: store.traces.edit_trace(a.trace_id, "alice", "A, edited."),
+        lambda: store.traces.vote(a.trace_id, "bob", 0),
+        lambda: store.variations.add_variation(task(1, task_id="a"), "carol"),
+        lambda: store.variations.add_variation(task(1, task_id="a"), "dave"),  # signs
+        lambda: store.variations.delete_variation("a", 1, "carol"),
+        lambda: store.traces.delete_trace(a.trace_id, "alice"),
+    ]
+    seen = store.revision()
+    for step in steps:
+        step()
+        assert store.revision() == seen + 1
+        seen += 1
+    assert store.traces.revision("a") == seen
+    assert store.traces.revision("b") == after_a + 1
+    assert store.traces.revision("nothing") == 0
+    assert store.variations.changes_since(after_a) == {"a": seen - 1}
+    assert store.traces.changes_since(seen) == {}
 
 
-@pytest.mark.parametrize(
-    ("content", "problem"),
-    [
-        (b'{"t1": [{"trace_id": "x", "text": "cut off', "does not parse as JSON"),
-        (b"", "does not parse as JSON"),
-        (b'[{"trace_id": "x"}]', "is a JSON list"),
-        (b'{"t1": {"trace_id": "x"}}', "has a non-list value for task 't1'"),
-        (b'{"t1": [{"text": "no id"}]}', "has a trace without a trace_id"),
-    ],
-)
-def test_merge_refuses_a_broken_store_and_leaves_it_byte_identical(
-    tmp_path: Path, content: bytes, problem: str
-) -> None:
-    store_path = tmp_path / "data" / "traces_store.json"
-    store_path.parent.mkdir()
-    store_path.write_bytes(content)
-    run = traces_run(tmp_path / "run", "r1", 2)
+def test_a_change_that_changes_nothing_keeps_the_revision(store_path: Path) -> None:
+    store = Store(store_path)
+    trace = store.traces.add_trace("t1", "alice", "Text.")
+    store.traces.vote(trace.trace_id, "bob", 1)
+    store.variations.add_variation(task(1), "carol")
+    revision = store.revision()
 
-    result = run_cli("merge", str(run), "--store", str(store_path))
+    store.traces.vote(trace.trace_id, "bob", 1)
+    store.traces.vote(trace.trace_id, "nobody", 0)
+    store.variations.add_variation(task(1), "carol")
 
-    assert result.returncode == 2
-    assert f"arcbench: error: {store_path} {problem}" in result.stderr
-    assert "left untouched" in result.stderr
-    assert "Traceback" not in result.stderr
-    assert store_path.read_bytes() == content
-    assert not (store_path.parent / "backups").exists()
-
-
-def test_library_writes_refuse_a_broken_store(store_path: Path) -> None:
-    store_path.parent.mkdir(parents=True)
-    store_path.write_bytes(b"{not json")
-    store = TraceStore(store_path)
-    with pytest.raises(StoreCorruptError, match=r"traces_store\.json does not parse"):
-        store.add_trace("t1", "alice", "Text.")
-    assert store_path.read_bytes() == b"{not json"
+    assert store.revision() == revision
 
 
 # ---- variations -------------------------------------------------------------------------------
@@ -291,8 +267,8 @@ def task(seed: int, task_id: str = "abc123", transforms: tuple[str, ...] = ()) -
     )
 
 
-def test_variations_are_numbered_and_identical_ones_signed(tmp_path: Path) -> None:
-    store = VariationStore(tmp_path / "variations.json")
+def test_variations_are_numbered_and_identical_ones_signed(store_path: Path) -> None:
+    store = VariationStore(store_path)
 
     first = store.add_variation(task(1, transforms=("rot90",)), "alice")
     second = store.add_variation(task(2), "bob")
@@ -305,57 +281,201 @@ def test_variations_are_numbered_and_identical_ones_signed(tmp_path: Path) -> No
     assert (signed.added, signed.entry.version, signed.entry.signed_by) == (
         False, 1, ["alice", "carol"],
     )  # fmt: skip
-    assert again.entry.signed_by == ["alice", "carol"]
+    assert (again.added, again.entry.signed_by) == (False, ["alice", "carol"])
     assert (other_task.added, other_task.entry.version) == (True, 1)
-    on_disk = orjson.loads((tmp_path / "variations.json").read_bytes())
-    assert [(e["task_id"], e["version"]) for e in on_disk] == [
+    assert first.entry.transforms == ["rot90"]
+    assert [v.version for v in store.list_variations("abc123")] == [1, 2]
+    assert [(v.task_id, v.version) for v in store.list_variations()] == [
         ("abc123", 1), ("abc123", 2), ("def456", 1),
     ]  # fmt: skip
-    assert on_disk[0]["transforms"] == ["rot90"]
-    assert set(on_disk[0]) >= {
-        "task_id", "version", "train", "test", "signed_by", "parent_version", "transforms",
-        "created_by", "created_at",
-    }  # fmt: skip
-    assert [v.version for v in store.list_variations("abc123")] == [1, 2]
+    assert store.get_variation("abc123", 2).train == task(2).train
 
 
-def test_versions_are_never_renumbered(tmp_path: Path) -> None:
-    path = tmp_path / "variations.json"
-    store = VariationStore(path)
+def test_a_deleted_variation_is_hidden_kept_and_its_number_never_reused(store_path: Path) -> None:
+    store = VariationStore(store_path)
     store.add_variation(task(1), "alice")
-    entries = orjson.loads(path.read_bytes())
-    entries[0]["version"] = 5  # a gap, as left by an entry removed by hand
-    path.write_bytes(orjson.dumps(entries))
+    store.add_variation(task(2), "bob")
 
-    added = store.add_variation(task(2), "bob")
+    with pytest.raises(StorePermissionError, match=r"only 'bob', who created abc123@2"):
+        store.delete_variation("abc123", 2, "alice")
+    store.delete_variation("abc123", 2, "bob")
+    store.delete_variation("abc123", 1, "root", admin=True)
+
+    assert store.list_variations() == []
+    assert list(store.export()) == []
+    assert store.count() == (0, 2)
+    with pytest.raises(VariationNotFoundError, match=r"no variation abc123@2"):
+        store.get_variation("abc123", 2)
+    with pytest.raises(VariationNotFoundError):
+        store.delete_variation("abc123", 2, "bob")
+    assert table(store_path, "SELECT version, deleted_by FROM variations ORDER BY id") == [
+        (1, "root"), (2, "bob"),
+    ]  # fmt: skip
+    again = store.add_variation(task(2), "carol")  # the same grids, added anew
+    assert (again.added, again.entry.version, again.entry.signed_by) == (True, 3, ["carol"])
+
+
+def test_versions_continue_after_the_highest_ever_stored(store_path: Path) -> None:
+    store = Store(store_path)
+    with store.database.write() as tx:  # a version 5 brought in by an import
+        store.variations.import_in(tx, [imported(task(1), version=5)])
+
+    added = store.variations.add_variation(task(2), "bob")
 
     assert added.entry.version == 6
-    assert [e["version"] for e in orjson.loads(path.read_bytes())] == [5, 6]
+    assert [v.version for v in store.variations.list_variations()] == [5, 6]
 
 
-def test_variations_file_from_tasks_augment_is_kept_and_extended(tmp_path: Path) -> None:
-    path = tmp_path / "variations.json"
-    source = tmp_path / "task.json"
-    source.write_bytes(orjson.dumps(task(3).content()))
-    made = run_cli(
-        "tasks", "augment", "--dataset", str(source), "--transforms", "rot90", "--out", str(path)
-    )
-    assert made.returncode == 0, made.stderr
-    before = orjson.loads(path.read_bytes())
+def imported(source: Task, version: int | None, **fields: object) -> object:
+    from arcbench.store import ImportedEntry
+    from arcbench.tasks import VariantEntry, variant_entry
 
-    added = VariationStore(path).add_variation(task(4, task_id="task"), "alice")
-
-    after = orjson.loads(path.read_bytes())
-    assert after[:-1] == before
-    assert added.entry.version == before[-1]["version"] + 1
+    raw = {**variant_entry(source.model_copy(update={"version": version})), **fields}
+    return ImportedEntry(VariantEntry.model_validate(raw), raw)
 
 
-def test_a_broken_variations_file_is_never_overwritten(tmp_path: Path) -> None:
-    path = tmp_path / "variations.json"
-    content = orjson.dumps([{"task_id": "abc", "train": [], "test": []}])
-    path.write_bytes(content)
+def test_imported_entries_sign_keep_or_renumber(store_path: Path) -> None:
+    store = Store(store_path)
+    store.variations.add_variation(task(1), "alice")  # abc123@1
 
-    with pytest.raises(StoreCorruptError, match=r"variations\.json is not a list of task versions"):
-        VariationStore(path).add_variation(task(1), "alice")
+    with store.database.write() as tx:
+        outcome = store.variations.import_in(
+            tx,
+            [
+                imported(task(1), 7, signed_by=["bob", "alice"]),  # same grids: bob signs @1
+                imported(task(1), 1, signed_by=["alice"]),  # nothing new
+                imported(task(2), 1, signed_by=["carol"]),  # 1 is taken: renumbered
+                imported(task(3), 4, signed_by=["dave"]),  # 4 is free: kept
+                imported(task(4), None, signed_by=["erin"]),  # no number: the next one
+            ],
+        )
 
-    assert path.read_bytes() == content
+    assert (outcome.signed, outcome.present) == (1, 1)
+    assert outcome.added == [("abc123", 4)]
+    assert outcome.renumbered == [("abc123", 1, 2), ("abc123", None, 5)]
+    listed = {v.version: v.signed_by for v in store.variations.list_variations()}
+    assert listed == {1: ["alice", "bob"], 2: ["carol"], 4: ["dave"], 5: ["erin"]}
+
+
+# ---- the database file ------------------------------------------------------------------------
+
+
+def test_a_new_store_is_an_arcbench_database_in_wal_mode(store_path: Path) -> None:
+    Store(store_path).traces.add_trace("t1", "alice", "Text.")
+
+    with sqlite3.connect(store_path) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+        assert db.execute("PRAGMA application_id").fetchone() == (APPLICATION_ID,)
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
+    assert {"traces", "votes", "variations", "revisions"} <= tables
+
+
+def test_foreign_keys_are_enforced(store_path: Path) -> None:
+    store = Store(store_path)
+    store.traces.add_trace("t1", "alice", "Text.")
+    with pytest.raises(sqlite3.IntegrityError), store.database.write() as tx:
+        tx.connection.execute("INSERT INTO votes (trace, username, vote) VALUES (999, 'x', 1)")
+    assert table(store_path, "SELECT count(*) FROM votes") == [(0,)]
+
+
+def test_a_transaction_that_fails_keeps_nothing(store_path: Path) -> None:
+    store = Store(store_path)
+    store.traces.add_trace("t1", "alice", "Kept.")
+
+    class Boom(Exception):
+        pass
+
+    new = Trace(trace_id="t2_x", task_id="t2", username="bob", text="Lost.", timestamp=1.0)
+    with pytest.raises(Boom), store.database.write() as tx:
+        assert store.traces.merge_in(tx, [new]).added == [new]
+        tx.connection.execute("DELETE FROM traces WHERE task_id = 't1'")
+        raise Boom
+
+    assert [t.text for t in store.traces.list_traces("t1")] == ["Kept."]
+    assert store.traces.count() == 1
+
+
+V1_SCHEMA = (
+    # The first schema, as an arcbench of schema 1 wrote it (copied here, frozen: the test
+    # must not follow later edits of the code's migrations).
+    """CREATE TABLE traces (id INTEGER PRIMARY KEY, trace_id TEXT NOT NULL UNIQUE,
+       task_id TEXT NOT NULL, version INTEGER, username TEXT NOT NULL, text TEXT NOT NULL,
+       timestamp NOT NULL, edited_at REAL, score_offset INTEGER NOT NULL DEFAULT 0,
+       record_id TEXT UNIQUE, source TEXT, extra TEXT)""",
+    "CREATE INDEX traces_by_task ON traces (task_id, version)",
+    """CREATE TABLE votes (id INTEGER PRIMARY KEY,
+       trace INTEGER NOT NULL REFERENCES traces (id) ON DELETE CASCADE,
+       username TEXT NOT NULL, vote INTEGER NOT NULL CHECK (vote IN (-1, 1)),
+       UNIQUE (trace, username))""",
+    """CREATE TABLE variations (id INTEGER PRIMARY KEY, task_id TEXT NOT NULL,
+       version INTEGER NOT NULL CHECK (version >= 1), content_key TEXT NOT NULL,
+       train TEXT NOT NULL, test TEXT NOT NULL, signed_by TEXT NOT NULL DEFAULT '[]',
+       parent_version INTEGER, transforms TEXT NOT NULL DEFAULT '[]', color_map TEXT,
+       created_by TEXT, created_at TEXT, extra TEXT, UNIQUE (task_id, version))""",
+    "CREATE UNIQUE INDEX variations_by_content ON variations (task_id, content_key)",
+)
+
+
+def make_v1_database(path: Path) -> None:
+    """A database as arcbench's first schema left it, with a trace, a vote and a variation."""
+    from arcbench.tasks import content_key
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA journal_mode = WAL")
+        for statement in V1_SCHEMA:
+            db.execute(statement)
+        db.execute(
+            "INSERT INTO traces (trace_id, task_id, username, text, timestamp, score_offset, "
+            "extra) VALUES ('t1_old', 't1', 'alice', 'Old rule.', 1714824000.5, 2, "
+            "'{\"flagged\": true}')"
+        )
+        db.execute("INSERT INTO votes (trace, username, vote) VALUES (1, 'bob', 1)")
+        old = task(1)
+        db.execute(
+            "INSERT INTO variations (task_id, version, content_key, train, test, signed_by, "
+            "created_by) VALUES ('abc123', 3, ?, ?, ?, '[\"alice\"]', 'alice')",
+            (
+                content_key(old),
+                orjson.dumps(old.content()["train"]).decode(),
+                orjson.dumps(old.content()["test"]).decode(),
+            ),
+        )
+        db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        db.execute("PRAGMA user_version = 1")
+    db.close()
+
+
+def schema_of(path: Path) -> dict[str, object]:
+    """Every table's columns and every index, as SQLite reports them."""
+    with sqlite3.connect(path) as db:
+        tables = [n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        shape: dict[str, object] = {
+            name: [row[1:] for row in db.execute(f"PRAGMA table_info({name})")]
+            for name in sorted(tables)
+        }
+        shape["indexes"] = sorted(
+            db.execute("SELECT name, tbl_name FROM sqlite_master WHERE type = 'index'")
+        )
+    db.close()
+    return shape
+
+
+def test_a_schema_1_database_is_migrated_forward_with_its_data(tmp_path: Path) -> None:
+    old = tmp_path / "old.db"
+    make_v1_database(old)
+    fresh = tmp_path / "fresh.db"
+    Store(fresh).traces.count()
+
+    store = Store(old)
+    trace = store.traces.get_trace("t1_old")
+
+    assert (trace.score, trace.voters, trace.model_extra) == (3, {"bob": 1}, {"flagged": True})
+    assert table(old, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+    assert schema_of(old) == schema_of(fresh)
+    assert store.variations.get_variation("abc123", 3).signed_by == ["alice"]
+    assert store.variations.revision("abc123") == 1  # the backfilled revisions
+    store.variations.delete_variation("abc123", 3, "alice")  # what schema 2 added
+    assert store.variations.add_variation(task(1), "bob").entry.version == 4
+    assert store.traces.vote(trace.trace_id, "carol", 1).score == 4

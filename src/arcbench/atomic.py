@@ -12,6 +12,7 @@ import errno
 import os
 import stat
 import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 
@@ -36,8 +37,20 @@ def _umask() -> int:
     return 0o022
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` atomically, creating parent directories as needed."""
+def write_atomic(path: Path, data: bytes | Iterable[bytes]) -> None:
+    """Replace `path` with `data` (bytes, or chunks of them written in turn, so a large
+    document need not be held in memory at once), creating parent directories as needed."""
+    chunks = [data] if isinstance(data, bytes) else data
+    with replacing(path) as tmp_path, tmp_path.open("wb") as tmp:
+        for chunk in chunks:
+            tmp.write(chunk)
+
+
+@contextlib.contextmanager
+def replacing(path: Path) -> Iterator[Path]:
+    """A new, empty temporary file beside `path` for the caller to fill (by any means: a
+    database backup writes it too); when the block succeeds it is fsynced and renamed over
+    `path`, with `path`'s permissions; when it fails it is removed and `path` is untouched."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -48,19 +61,22 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise IsADirectoryError(errno.EISDIR, "is a directory, not a file", str(path))
     mode = _mode_for(path)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
     try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as tmp:
-            tmp.write(data)
-            tmp.flush()
-            os.fsync(tmp.fileno())
+        os.chmod(tmp_name, mode)
+        yield Path(tmp_name)
+        _fsync(tmp_name, os.O_RDONLY)
         os.replace(tmp_name, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp_name)
         raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
+    _fsync(path.parent, os.O_RDONLY)
+
+
+def _fsync(path: str | Path, flags: int) -> None:
+    fd = os.open(path, flags)
     try:
-        os.fsync(dir_fd)
+        os.fsync(fd)
     finally:
-        os.close(dir_fd)
+        os.close(fd)

@@ -8,17 +8,13 @@ or an earlier variant's are dropped and counted, never written twice.
 
 from __future__ import annotations
 
-import hashlib
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
-
-import orjson
 
 from arcbench.errors import TransformError
-from arcbench.tasks import Provenance, Task
+from arcbench.tasks import Provenance, Task, content_key
 from arcbench.transforms import (
     D8,
     ColorPermutation,
@@ -69,11 +65,6 @@ def parse_chains(text: str) -> tuple[tuple[Transform, ...], ...]:
         elif item:
             chains.append(tuple(parse_chain(item)))
     return tuple(chains)
-
-
-def content_key(task: Task) -> str:
-    """A digest of a task's grids: two versions with equal keys are the same task content."""
-    return hashlib.sha256(orjson.dumps(task.content())).hexdigest()
 
 
 def augment_tasks(
@@ -127,19 +118,3 @@ def _color_for(plan: AugmentPlan, seed_key: str) -> ColorPermutation | None:
     if plan.colors == "none":
         return None
     return random_color_map(random.Random(seed_key), plan.colors)
-
-
-def variant_entry(task: Task) -> dict[str, Any]:
-    """A task version as a `dataset.json`-style entry (the variations file format)."""
-    provenance = task.provenance or Provenance()
-    return {
-        "task_id": task.id,
-        "version": task.version,
-        **task.content(),
-        "signed_by": provenance.signed_by,
-        "parent_version": provenance.parent_version,
-        "transforms": provenance.transforms,
-        "color_map": provenance.color_map,
-        "created_by": provenance.created_by,
-        "created_at": provenance.created_at,
-    }

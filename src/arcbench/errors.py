@@ -18,11 +18,12 @@ to do next. Anything else reaching the boundary is a bug and keeps its traceback
     ├── RunError                  a run directory cannot be created, resumed or written
     │   ├── RunMismatchError      --run-name names a run of another model, dataset or prompt
     │   └── RunOutputError        the run directory or its files cannot be written (fatal)
-    ├── StoreError                the trace or variation store refuses a change
-    │   ├── StoreCorruptError     the store file does not parse; it is left untouched
-    │   ├── StoreLockedError      another process held the store's lock for too long
+    ├── StoreError                the trace or variation store refuses a change or cannot be used
+    │   ├── StoreCorruptError     not an arcbench database, from a newer arcbench, or damaged
+    │   ├── StoreLockedError      another process kept the database locked past the busy timeout
     │   ├── TraceNotFoundError    no trace has the given id
-    │   └── StorePermissionError  the user may not edit or delete this trace
+    │   ├── VariationNotFoundError  no stored variation has the given task id and version
+    │   └── StorePermissionError  the user may not edit or delete this trace or variation
     ├── ConfigError               settings, models.toml or a registry entry cannot be used
     │   └── UnknownModelError     --model names no registry entry and matches no pattern
     └── ModelError                a model call failed; carries the usage and cost it incurred
@@ -105,19 +106,24 @@ class StoreError(ArcbenchError):
 
 
 class StoreCorruptError(StoreError):
-    """A store file does not parse or has the wrong shape; it is never overwritten."""
+    """The store file is not an arcbench database (another file, another application's
+    database), was written by a newer arcbench, or is damaged; it is never modified."""
 
 
 class StoreLockedError(StoreError):
-    """The store's cross-process lock could not be taken in time."""
+    """Another process kept the database locked for longer than the busy timeout."""
 
 
 class TraceNotFoundError(StoreError):
     """No trace in the store has the given trace id."""
 
 
+class VariationNotFoundError(StoreError):
+    """No stored variation has the given task id and version (or it was deleted)."""
+
+
 class StorePermissionError(StoreError):
-    """The user is neither the trace's author nor, where allowed, an admin."""
+    """The user is neither the author (or creator) nor, where allowed, an admin."""
 
 
 class ConfigError(ArcbenchError):

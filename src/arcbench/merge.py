@@ -1,4 +1,4 @@
-"""`merge`: turn the reasoning of model runs into traces in the trace store, idempotently.
+"""`merge`: put the reasoning of model runs, and the files of earlier stores, into the store.
 
 Every result record with reasoning and no error becomes one trace of its task version, written
 by the model (`username` = the model id) with score 0 and a `source` naming the run, the record
@@ -6,15 +6,22 @@ and whether the attempt was right. The record's `record_id` is the trace's ident
 run twice, or a run and a copy of it, adds each trace once, while two runs that happen to give
 the same text still give two traces.
 
-Three input shapes are read:
-- arcbench runs: `results.jsonl` (records with a `record_id`; a retried attempt's last record
-  supersedes its failure), the model and command taken from the `run.json` beside it;
-- the older project's JSONL: `{task_id, reasoning, …}` lines (reasoning a string or a list) and a
-  last line `{"entry_type": "metadata", "model_username": …}`;
-- the older project's JSON: `{"metadata": {…}, "results": [ … the same lines … ]}`.
-Older records carry no id, so one is derived from the run (its metadata and first record, which
-appending never changes) and the record's position: stable across copies, distinct per run.
-Their reasoning is skipped, and counted as an error, when it starts with "error:".
+Inputs, recognised by shape:
+- arcbench runs: `results.jsonl` or its run directory (records with a `record_id`; a retried
+  attempt's last record supersedes its failure), the model and command taken from `run.json`;
+- the older project's JSONL: `{task_id, reasoning, …}` lines and a last line
+  `{"entry_type": "metadata", "model_username": …}`; and its JSON: `{"metadata": {…},
+  "results": [ … the same lines … ]}`. Older records carry no id, so one is derived from the run
+  (its metadata and first record, which appending never changes) and the record's position:
+  stable across copies, distinct per run. A reasoning that is a list holds one entry per test
+  input, each its own trace; reasoning (or an entry) that starts with "error:", and an empty
+  entry of a list, is a failure: skipped and counted, never written into a trace;
+- an earlier trace store, `traces_store.json` (`{task_id: [trace, …]}`): its traces come in with
+  their ids, authors, texts, scores and voters (a trace already in the store is skipped);
+- a variations list (`variations.json`, `dataset.json`, `tasks augment` output): see
+  `VariationStore.import_in`.
+
+All of a merge is one transaction: a merge killed at any moment leaves all of it or none.
 """
 
 from __future__ import annotations
@@ -29,10 +36,20 @@ from typing import Any
 
 import orjson
 
+from arcbench.collector import collector_paused
 from arcbench.errors import ResultsFileError
 from arcbench.rundir import latest_records
 from arcbench.runfiles import RESULTS_FILE, TornLine, read_manifest, read_results
-from arcbench.store import Trace, TraceSource, TraceStore
+from arcbench.store import (
+    DEFAULT_TIMEOUT_S,
+    ImportedEntry,
+    Store,
+    Trace,
+    TraceSource,
+    VariationImport,
+    legacy_files,
+)
+from arcbench.store.files import entries_of_document, traces_of_document
 
 UNKNOWN_MODEL = "unknown-model"
 _MODEL_KEYS = ("model_id", "served_model_id", "id", "name")
@@ -41,7 +58,8 @@ _MODEL_KEYS = ("model_id", "served_model_id", "id", "name")
 
 @dataclass(frozen=True)
 class Attempt:
-    """One finished attempt of any input shape, reduced to what a trace needs."""
+    """One finished attempt of any input shape, reduced to what a trace needs (for the older
+    project's list reasoning, one entry of the list: one test input's attempt)."""
 
     task_id: str
     version: int | None
@@ -66,6 +84,18 @@ class Plan:
 
 
 @dataclass
+class Inputs:
+    """What the files given to `merge` hold, read and validated before the store is opened."""
+
+    files: list[Path] = field(default_factory=list)
+    attempts: list[Attempt] = field(default_factory=list)
+    torn: list[TornLine] = field(default_factory=list)
+    traces: list[Trace] = field(default_factory=list)
+    """Traces of earlier trace stores, as they were."""
+    entries: list[ImportedEntry] = field(default_factory=list)
+
+
+@dataclass
 class MergeReport:
     """What a merge did (or, with `dry_run`, would do), for the summary a user sees."""
 
@@ -78,6 +108,10 @@ class MergeReport:
     empty: int
     not_correct: int
     torn: list[TornLine]
+    variations: VariationImport
+    not_imported: list[Path]
+    """JSON stores of an earlier arcbench beside a store this merge created, not among its
+    inputs: the user most likely wants to import them too."""
 
     def per_task(self) -> Counter[str]:
         """Traces added per task (`id` or `id@version`), most first."""
@@ -86,37 +120,77 @@ class MergeReport:
         )
 
 
-def merge_results(
+def merge_inputs(
     inputs: Sequence[Path],
     store_path: Path,
     *,
     only_correct: bool = False,
     dry_run: bool = False,
     now: float,
+    timeout: float = DEFAULT_TIMEOUT_S,
 ) -> MergeReport:
-    """Merge the traces of result files and run directories into the trace store at
-    `store_path` (created if missing). `now` stamps traces whose record has no finish time."""
-    files = results_files(inputs)
-    attempts: list[Attempt] = []
-    torn: list[TornLine] = []
-    for path in files:
-        read, found = read_attempts(path)
-        attempts += found
-        if read is not None:
-            torn.append(read)
-    plan = plan_traces(attempts, only_correct=only_correct, now=now)
-    outcome = TraceStore(store_path).merge(plan.traces, dry_run=dry_run)
+    """Merge run results and earlier store files into the store at `store_path` (created if
+    missing, except by a dry run), in one transaction. `now` stamps traces whose record has
+    no finish time; `only_correct` keeps only runs' attempts that were right."""
+    read = read_inputs(inputs)
+    plan = plan_traces(read.attempts, only_correct=only_correct, now=now)
+    pending = legacy_files(store_path)
+    given = {path.resolve() for path in read.files}
+    store = (
+        Store.in_memory()
+        if dry_run and not store_path.exists()
+        else Store(store_path, timeout=timeout)
+    )
+    with store:
+        merged, imported = store.merge([*plan.traces, *read.traces], read.entries, dry_run=dry_run)
     return MergeReport(
-        files=files,
+        files=read.files,
         store=store_path,
         dry_run=dry_run,
-        added=outcome.added,
-        duplicates=outcome.duplicates,
+        added=merged.added,
+        duplicates=merged.duplicates,
         errors=plan.errors,
         empty=plan.empty,
         not_correct=plan.not_correct,
-        torn=torn,
+        torn=read.torn,
+        variations=imported,
+        not_imported=[path for path in pending if path.resolve() not in given],
     )
+
+
+def read_inputs(inputs: Iterable[Path]) -> Inputs:
+    """Read every input by its shape (see the module docstring)."""
+    read = Inputs(files=results_files(inputs))
+    for path in read.files:
+        if path.suffix == ".json":
+            _read_json_input(path, read)
+            continue
+        torn, attempts = read_attempts(path)
+        read.attempts += attempts
+        if torn is not None:
+            read.torn.append(torn)
+    return read
+
+
+def _read_json_input(path: Path, read: Inputs) -> None:
+    """A `.json` input: the older project's result file, a trace store or a variations list."""
+    try:
+        with collector_paused():
+            document = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError) as exc:
+        raise ResultsFileError(f"cannot read {path}: {exc}") from exc
+    if isinstance(document, dict) and isinstance(document.get("results"), list):
+        read.attempts += _legacy_json(document)
+    elif isinstance(document, list):
+        read.entries += entries_of_document(path, document)
+    elif isinstance(document, dict) and not {"metadata", "results"} & document.keys():
+        read.traces += traces_of_document(path, document)
+    else:
+        raise ResultsFileError(
+            f"{path} is not a file merge reads: expected a result file ({{'metadata': {{…}}, "
+            "'results': [ … ]}), a traces_store.json ({task_id: [trace, …]}) or a variations "
+            "list ([{task_id, version, train, test, …}, …])"
+        )
 
 
 def results_files(inputs: Iterable[Path]) -> list[Path]:
@@ -131,16 +205,16 @@ def results_files(inputs: Iterable[Path]) -> list[Path]:
                 )
         elif not path.is_file():
             raise ResultsFileError(
-                f"{path} does not exist: give a results.jsonl, a run directory or a .json file"
+                f"{path} does not exist: give a results.jsonl, a run directory, a result file "
+                "of the older project, a traces_store.json or a variations list"
             )
         files.append(path)
     return files
 
 
 def read_attempts(path: Path) -> tuple[TornLine | None, list[Attempt]]:
-    """The attempts of one file, whatever its shape, and its torn last line if any."""
-    if path.suffix == ".json":
-        return None, _legacy_json(path)
+    """The attempts of one JSON Lines file (an arcbench run's, or the older project's), and
+    its torn last line if any."""
     read = read_results(path)
     if any("record_id" in record for record in read.records):
         run = _RunInfo.of(read_manifest(path.parent))
@@ -235,44 +309,62 @@ class _RunInfo:
         )
 
 
-def _legacy_json(path: Path) -> list[Attempt]:
-    try:
-        data = orjson.loads(path.read_bytes())
-    except (OSError, orjson.JSONDecodeError) as exc:
-        raise ResultsFileError(f"cannot read {path}: {exc}") from exc
-    if not (isinstance(data, dict) and isinstance(data.get("results"), list)):
-        raise ResultsFileError(
-            f"{path} is not a result file: expected {{'metadata': {{…}}, 'results': [ … ]}}"
-        )
-    metadata = data.get("metadata")
-    lines = [r for r in data["results"] if isinstance(r, dict)]
+def _legacy_json(document: dict[str, Any]) -> list[Attempt]:
+    metadata = document.get("metadata")
+    lines = [r for r in document["results"] if isinstance(r, dict)]
     return _legacy_attempts(lines, metadata if isinstance(metadata, dict) else {})
 
 
 def _legacy_attempts(lines: list[dict[str, Any]], metadata: dict[str, Any]) -> list[Attempt]:
-    """Attempts of the older project's files, with ids derived from the run and position."""
+    """Attempts of the older project's files, with ids derived from the run and position: a
+    line's, or (reasoning given as a list, one entry per test input) each entry's."""
     if not lines:
         return []
     run_id = "legacy-" + _digest(metadata, lines[0])[:16]
     model = _str(metadata.get("model_username")) or _str(metadata.get("model_identifier"))
+    command = _str(metadata.get("benchmark_type"))
     attempts = []
     for index, line in enumerate(lines):
-        reasoning = reasoning_text(line.get("reasoning"))
-        attempts.append(
-            Attempt(
-                task_id=str(line.get("task_id") or ""),
-                version=_int(line.get("version")),
-                reasoning=reasoning,
-                record_id=f"{run_id}-{index}",
-                run_id=run_id,
-                model=model or UNKNOWN_MODEL,
-                command=_str(metadata.get("benchmark_type")),
-                correct=_correct(line.get("correct")),
-                failed=not line.get("task_id") or reasoning.lstrip().lower().startswith("error:"),
-                finished_at=None,
+        task_id = line.get("task_id")
+        reasoning, correct = line.get("reasoning"), _correct(line.get("correct"))
+        if isinstance(reasoning, list):
+            texts = [reasoning_text(_part(part)) for part in reasoning]
+            parts = [
+                (f"-{k}", text, _correct_at(correct, k), not text or _is_error(text))
+                for k, text in enumerate(texts)
+            ]
+        else:
+            text = reasoning_text(reasoning)
+            parts = [("", text, correct, _is_error(text))]
+        for suffix, text, part_correct, failed in parts:
+            attempts.append(
+                Attempt(
+                    task_id=str(task_id or ""),
+                    version=_int(line.get("version")),
+                    reasoning=text,
+                    record_id=f"{run_id}-{index}{suffix}",
+                    run_id=run_id,
+                    model=model or UNKNOWN_MODEL,
+                    command=command,
+                    correct=part_correct,
+                    failed=not isinstance(task_id, str) or not task_id or failed,
+                    finished_at=None,
+                )
             )
-        )
     return attempts
+
+
+def _is_error(text: str) -> bool:
+    return text.lstrip().lower().startswith("error:")
+
+
+def _correct_at(
+    correct: bool | list[bool | None] | None, index: int
+) -> bool | list[bool | None] | None:
+    """The correctness of test input `index`, when a line gives one per input."""
+    if isinstance(correct, list):
+        return correct[index] if index < len(correct) else None
+    return correct
 
 
 def reasoning_text(value: Any) -> str:

@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     )
     retry_wait_max: float = Field(60.0, ge=0, description="Longest exponential backoff wait.")
     retry_wait_jitter: float = Field(1.0, ge=0, description="Random extra wait, up to seconds.")
+    store: Path | None = Field(
+        None, description="The trace and variation store (unset: arcbench.store.DEFAULT_STORE)."
+    )
+    store_timeout: float | None = Field(
+        None, gt=0, description="Seconds a store change waits for another writer (busy timeout)."
+    )
 
     def secret(self, name: str) -> SecretStr | None:
         """The value of variable `name` from the environment, else `.env`; None if unset or empty.

@@ -11,8 +11,10 @@ see and answer. Cells are JSON integers 0-9; strings, floats and booleans are re
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated, Any
 
+import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 MAX_SIDE = 30
@@ -180,6 +182,31 @@ class VariantEntry(Provenance):
             test=self.test,
             provenance=Provenance.model_construct(**provenance),
         )
+
+
+def content_key(task: Task) -> str:
+    """A digest of a task's grids: two versions with equal keys are the same task content.
+
+    What `tasks augment` de-duplicates variants by and the variation store signs instead of
+    adding, so both agree on what "the same variant" means."""
+    return hashlib.sha256(orjson.dumps(task.content())).hexdigest()
+
+
+def variant_entry(task: Task) -> dict[str, Any]:
+    """A task version as a `dataset.json`-style entry (the variations format), every field
+    written: what `tasks augment` and `arcbench store export --variations` produce."""
+    provenance = task.provenance or Provenance()
+    return {
+        "task_id": task.id,
+        "version": task.version,
+        **task.content(),
+        "signed_by": provenance.signed_by,
+        "parent_version": provenance.parent_version,
+        "transforms": provenance.transforms,
+        "color_map": provenance.color_map,
+        "created_by": provenance.created_by,
+        "created_at": provenance.created_at,
+    }
 
 
 def task_from_raw(task_id: str, raw: RawTask) -> Task:

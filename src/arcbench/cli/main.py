@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from arcbench import __version__
-from arcbench.cli import codegen, merge, models, report, tasks, traces
+from arcbench.cli import codegen, merge, models, report, store, tasks, traces
 
 app = typer.Typer(
     name="arcbench",
@@ -29,6 +29,7 @@ app.command("report")(report.report)
 app.add_typer(tasks.app, name="tasks")
 app.add_typer(models.app, name="models")
 app.command("merge")(merge.merge)
+app.add_typer(store.app, name="store")
 
 _debug = False
 

@@ -1,4 +1,5 @@
-"""`arcbench merge RESULTS…`: put the reasoning of model runs into the trace store."""
+"""`arcbench merge INPUT…`: put the reasoning of model runs, and earlier store files, into the
+store."""
 
 from __future__ import annotations
 
@@ -8,7 +9,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from arcbench.cli.store import StoreOption, store_location
+
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from arcbench.merge import MergeReport
 
 MAX_TASK_ROWS = 50
@@ -16,54 +21,58 @@ MAX_TASK_ROWS = 50
 
 
 def merge(
-    results: Annotated[
+    inputs: Annotated[
         list[Path],
         typer.Argument(
-            help="results.jsonl files, run directories, or result files of the older project "
-            "(.jsonl with a metadata line, or .json with metadata and results).",
+            help="results.jsonl files, run directories, result files of the older project "
+            "(.jsonl with a metadata line, or .json with metadata and results), an earlier "
+            "traces_store.json, or variations lists (variations.json, dataset.json).",
             show_default=False,
         ),
     ],
-    store: Annotated[
-        Path,
-        typer.Option("--store", help="The trace store to merge into; created if missing."),
-    ] = Path("data/traces_store.json"),
+    store: StoreOption = None,
     only_correct: Annotated[
-        bool, typer.Option("--only-correct", help="Keep only traces of attempts that were right.")
+        bool,
+        typer.Option("--only-correct", help="Keep only traces of run attempts that were right."),
     ] = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would be added; change nothing.")
     ] = False,
 ) -> None:
-    """Merge the reasoning of runs into the trace store, once per attempt.
+    """Merge the reasoning of runs, and earlier store files, into the store (created if missing).
 
-    Every attempt with reasoning and no error becomes a trace of its task, by the model.
-
-    Merging the same run again adds nothing.
+    Every run attempt with reasoning and no error becomes a trace of its task, by the model.
+    A traces_store.json comes in with its authors, scores and voters; a variations list adds
+    its task versions (identical ones are signed). Merging the same input again adds nothing.
+    All of a merge is one transaction: interrupted, it leaves the store as it was.
 
     Examples:
 
         arcbench merge runs/qwen-eval
 
-        arcbench merge runs/shard-*/ --only-correct --store data/traces_store.json
+        arcbench merge runs/shard-*/ --only-correct --store data/arcbench.db
+
+        arcbench merge data/traces_store.json data/variations.json
 
         arcbench merge old_results/reasoning_data_results_20250504.jsonl --dry-run
     """
-    from arcbench.merge import merge_results
+    from arcbench.merge import merge_inputs
 
-    report = merge_results(
-        results, store, only_correct=only_correct, dry_run=dry_run, now=time.time()
+    path, timeout = store_location(store)
+    report = merge_inputs(
+        inputs, path, only_correct=only_correct, dry_run=dry_run, now=time.time(), timeout=timeout
     )
-    _print_report(report)
+    _print_report(report, "" if store is None else f" --store {path}")
 
 
-def _print_report(report: MergeReport) -> None:
+def _print_report(report: MergeReport, store_flag: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
+    stderr = Console(stderr=True, highlight=False, soft_wrap=True)
     for torn in report.torn:
-        Console(stderr=True, highlight=False).print(torn.describe(), style="yellow")
+        stderr.print(torn.describe(), style="yellow")
     verb = "would add" if report.dry_run else "added"
     console.print(
         f"{verb} {len(report.added)} traces to {report.store} from {len(report.files)} file(s)"
@@ -75,7 +84,28 @@ def _print_report(report: MergeReport) -> None:
     summary.add_row("no reasoning, skipped", str(report.empty))
     if report.not_correct:
         summary.add_row("not correct, skipped (--only-correct)", str(report.not_correct))
+    imported = report.variations
+    if imported.added or imported.renumbered or imported.signed or imported.present:
+        summary.add_row(f"variations {verb}", str(len(imported.added) + len(imported.renumbered)))
+        summary.add_row("… under a new number (theirs was taken)", str(len(imported.renumbered)))
+        summary.add_row("variations signed (same grids already stored)", str(imported.signed))
+        summary.add_row("variations already stored", str(imported.present))
     console.print(summary)
+    for task_id, theirs, given in imported.renumbered[:MAX_TASK_ROWS]:
+        was = "no version" if theirs is None else f"version {theirs}"
+        console.print(f"{task_id}: {was} in the file became version {given}")
+    _print_per_task(console, report, verb)
+    for path in report.not_imported:
+        stderr.print(
+            f"note: {path} holds data of an earlier arcbench; import it with: "
+            f"arcbench merge {path}{store_flag}",
+            style="yellow",
+        )
+
+
+def _print_per_task(console: Console, report: MergeReport, verb: str) -> None:
+    from rich.table import Table
+
     per_task = report.per_task().most_common()
     if not per_task:
         return

@@ -198,7 +198,8 @@ def augment(
     import orjson
 
     from arcbench.atomic import write_atomic
-    from arcbench.augment import AugmentPlan, augment_tasks, parse_chains, variant_entry
+    from arcbench.augment import AugmentPlan, augment_tasks, parse_chains
+    from arcbench.tasks import variant_entry
     from arcbench.transforms import parse_color_map
 
     plan = AugmentPlan(
