@@ -386,11 +386,15 @@ def test_a_transaction_that_fails_keeps_nothing(store_path: Path) -> None:
     class Boom(Exception):
         pass
 
-    new = Trace(trace_id="t2_x", task_id="t2", username="bob", text="Lost.", timestamp=1.0)
-    with pytest.raises(Boom), store.database.write() as tx:
-        assert store.traces.merge_in(tx, [new]).added == [new]
-        tx.connection.execute("DELETE FROM traces WHERE task_id = 't1'")
-        raise Boom
+    def merge_delete_then_fail() -> None:
+        new = Trace(trace_id="t2_x", task_id="t2", username="bob", text="Lost.", timestamp=1.0)
+        with store.database.write() as tx:
+            assert store.traces.merge_in(tx, [new]).added == [new]
+            tx.connection.execute("DELETE FROM traces WHERE task_id = 't1'")
+            raise Boom
+
+    with pytest.raises(Boom):
+        merge_delete_then_fail()
 
     assert [t.text for t in store.traces.list_traces("t1")] == ["Kept."]
     assert store.traces.count() == 1

@@ -70,25 +70,21 @@ def info(
 
 
 def _print_info(facts: StoreInfo) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
+    """Plain lines, never wrapped or cut: the paths are what a user copies next."""
     from arcbench.store.schema import SCHEMA_VERSION
 
-    table = Table(show_header=False, box=None, padding=(0, 2))
     where = str(facts.path) + (f" -> {facts.file}" if facts.file != facts.path.absolute() else "")
-    table.add_row("store", where)
-    table.add_row("schema", f"{facts.schema} (this arcbench: {SCHEMA_VERSION})")
-    table.add_row(
-        "traces", f"{facts.traces:,} ({facts.merged_traces:,} merged from runs, the rest by people)"
-    )
-    table.add_row("votes", f"{facts.votes:,}")
-    table.add_row("variations", f"{facts.variations:,} ({facts.deleted_variations:,} deleted)")
-    table.add_row("revision", f"{facts.revision:,}")
-    table.add_row(
-        "size", f"{_mb(facts.size_bytes)} (+ {_mb(facts.wal_bytes)} in its write-ahead log)"
-    )
-    Console(highlight=False, soft_wrap=True).print(table)
+    rows = [
+        ("store", where),
+        ("schema", f"{facts.schema} (this arcbench: {SCHEMA_VERSION})"),
+        ("traces", f"{facts.traces:,} ({facts.merged_traces:,} merged from runs)"),
+        ("votes", f"{facts.votes:,}"),
+        ("variations", f"{facts.variations:,} ({facts.deleted_variations:,} deleted)"),
+        ("revision", f"{facts.revision:,}"),
+        ("size", f"{_mb(facts.size_bytes)} (+ {_mb(facts.wal_bytes)} write-ahead log)"),
+    ]
+    for label, value in rows:
+        typer.echo(f"{label:<12}{value}")
 
 
 def _mb(size: int) -> str:

@@ -333,6 +333,21 @@ class Database:
 
     # -- errors -------------------------------------------------------------------------------
 
+    def _unwritable(self) -> str:
+        """Why SQLite could not open or write the file: the user's next step."""
+        directory = self.file.parent
+        side = f"SQLite keeps {self.file.name}-wal and {self.file.name}-shm beside the database"
+        if not directory.is_dir():
+            return f"its directory {directory} does not exist; create it or give another --store"
+        if not os.access(directory, os.W_OK | os.X_OK):
+            return (
+                f"its directory {directory} is read-only ({side}, so the directory must be "
+                "writable); make it writable or give another --store"
+            )
+        if self.file.exists() and not os.access(self.file, os.R_OK | os.W_OK):
+            return "the file is read-only; make it writable or give another --store"
+        return f"it cannot be opened for writing here ({side}); check both are writable"
+
     @contextlib.contextmanager
     def translated(self) -> Iterator[None]:
         """Turn SQLite's errors about the file into one-line `StoreError`s naming it."""
@@ -352,17 +367,8 @@ class Database:
                 f"{path} stayed locked by another process for {self.timeout:g} s (the busy "
                 "timeout, ARCBENCH_STORE_TIMEOUT); retry when it has finished"
             )
-        if name.startswith(("SQLITE_READONLY", "SQLITE_PERM", "SQLITE_AUTH")):
-            return StoreError(
-                f"cannot write {path}: it is read-only ({exc}). SQLite also writes "
-                f"{path.name}-wal and {path.name}-shm beside it, so the file and its directory "
-                "must both be writable; or give another --store"
-            )
-        if name.startswith("SQLITE_CANTOPEN"):
-            return StoreError(
-                f"cannot open {path} ({exc}): its directory must exist and be writable, since "
-                f"SQLite keeps {path.name}-wal and {path.name}-shm beside it"
-            )
+        if name.startswith(("SQLITE_READONLY", "SQLITE_PERM", "SQLITE_AUTH", "SQLITE_CANTOPEN")):
+            return StoreError(f"cannot write {path}: {self._unwritable()}")
         if name == "SQLITE_NOTADB":
             return StoreCorruptError(
                 f"{path} is not an arcbench database (SQLite cannot read it); it was left "
