@@ -46,6 +46,9 @@ DEFAULT_STORE = Path("data") / DATABASE_FILE
 DEFAULT_TIMEOUT_S = 30.0
 """How long a change waits for another process's write transaction (SQLite's busy timeout)."""
 
+BULK_CACHE_KIB = 32 * 1024
+"""Page cache of a bulk write (a merge), in KiB; other connections keep SQLite's 2 MB."""
+
 _HEADER = b"SQLite format 3\x00"
 _SIDE_FILES = ("-wal", "-shm", "-journal")
 
@@ -137,11 +140,19 @@ class Database:
                     connection.execute("COMMIT")
 
     @contextlib.contextmanager
-    def write(self, *, dry_run: bool = False) -> Iterator[Transaction]:
+    def write(self, *, dry_run: bool = False, bulk: bool = False) -> Iterator[Transaction]:
         """One write transaction: committed when the block ends, rolled back if it raises (or
-        always, with `dry_run`, which shows what a change would do and keeps nothing)."""
+        always, with `dry_run`, which shows what a change would do and keeps nothing).
+
+        `bulk` gives the transaction a larger page cache (`BULK_CACHE_KIB`) while it runs:
+        a merge of thousands of rows updates indexes all over the file, and SQLite's default
+        2 MB cache would read the same pages again and again (twice as slow at 100,000 traces).
+        """
         connection = self.connection()
         with self.translated():
+            if bulk:
+                (cache,) = connection.execute("PRAGMA cache_size").fetchone()
+                connection.execute(f"PRAGMA cache_size = {-BULK_CACHE_KIB}")
             connection.execute("BEGIN IMMEDIATE")
             try:
                 transaction = Transaction(connection)
@@ -152,6 +163,9 @@ class Database:
                 if connection.in_transaction:
                     connection.execute("ROLLBACK")
                 raise
+            finally:
+                if bulk:
+                    connection.execute(f"PRAGMA cache_size = {int(cache)}")
 
     def connection(self) -> sqlite3.Connection:
         """This thread's connection, opened (and the file checked) on first use."""

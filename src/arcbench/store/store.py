@@ -140,7 +140,7 @@ class Store:
     ) -> tuple[MergeOutcome, VariationImport]:
         """Add new traces and import variations in one transaction: a merge killed at any
         moment leaves all of it or none. `dry_run` computes the same outcome, keeps nothing."""
-        with self.database.write(dry_run=dry_run) as tx:
+        with self.database.write(dry_run=dry_run, bulk=True) as tx:
             merged = self.traces.merge_in(tx, traces)
             imported = self.variations.import_in(tx, entries)
         return merged, imported
