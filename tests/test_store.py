@@ -483,3 +483,40 @@ def test_a_schema_1_database_is_migrated_forward_with_its_data(tmp_path: Path) -
     store.variations.delete_variation("abc123", 3, "alice")  # what schema 2 added
     assert store.variations.add_variation(task(1), "bob").entry.version == 4
     assert store.traces.vote(trace.trace_id, "carol", 1).score == 4
+
+
+def test_nature_of_data_documents_every_table_and_column(store_path: Path) -> None:
+    Store(store_path).traces.count()
+    doc = (Path(__file__).resolve().parents[1] / "data" / "nature_of_data.md").read_text()
+    tables = [
+        name for (name,) in table(store_path, "SELECT name FROM sqlite_master WHERE type = 'table'")
+    ]
+
+    assert sorted(tables) == ["revisions", "traces", "variations", "votes"]
+    for name in tables:
+        heading = f"### Table `{name}`"
+        assert heading in doc, heading
+        section = doc.split(heading, 1)[1].split("\n### ", 1)[0]
+        for (column,) in table(store_path, f"SELECT name FROM pragma_table_info('{name}')"):
+            assert f"`{column}`" in section, f"{name}.{column} is not documented"
+
+
+@pytest.mark.parametrize(
+    ("task_id", "text", "version", "problem"),
+    [("", "Text.", None, "task_id"), ("t1", None, None, "text"), ("t1", "x", True, "version")],
+)
+def test_a_trace_with_a_bad_field_is_refused_in_one_line(
+    store_path: Path, task_id: str, text: object, version: object, problem: str
+) -> None:
+    store = TraceStore(store_path)
+    with pytest.raises(StoreError, match=f"cannot add a trace: {problem}: "):
+        store.add_trace(task_id, "alice", text, version)  # type: ignore[arg-type]
+    assert store.count() == 0
+
+
+def test_each_scope_has_its_own_counter_within_the_store(store_path: Path) -> None:
+    store = Store(store_path)
+    store.traces.add_trace("t1", "alice", "Text.")
+    store.variations.add_variation(task(1), "bob")
+
+    assert (store.traces.revision(), store.variations.revision(), store.revision()) == (1, 2, 2)

@@ -216,18 +216,19 @@ class Database:
             finally:
                 copy.close()
 
-    def revision(self, scope: Scope, task_id: str | None = None) -> int:
-        """The highest revision of the whole store, or of one task's traces or variations
-        (0: no change yet). See `Transaction.bump_revisions`."""
+    def revision(self, scope: Scope | None = None, task_id: str | None = None) -> int:
+        """The change counter (0: no change yet): of the whole store, of one `scope` (traces or
+        variations), or of one task's traces or variations. See `Transaction.bump_revisions`."""
+        query, params = "SELECT MAX(revision) FROM revisions", list[str]()
+        if scope is not None:
+            query += " WHERE scope = ?"
+            params.append(scope)
+            if task_id is not None:
+                query += " AND task_id = ?"
+                params.append(task_id)
         with self.read() as db:
-            if task_id is None:
-                row = db.execute("SELECT MAX(revision) FROM revisions").fetchone()
-            else:
-                row = db.execute(
-                    "SELECT revision FROM revisions WHERE scope = ? AND task_id = ?",
-                    (scope, task_id),
-                ).fetchone()
-        return int(row[0]) if row and row[0] is not None else 0
+            (revision,) = db.execute(query, params).fetchone()
+        return int(revision or 0)
 
     def changes_since(self, scope: Scope, revision: int) -> dict[str, int]:
         """`{task_id: revision}` of the tasks whose `scope` changed after `revision`."""

@@ -91,7 +91,7 @@ class Store:
 
     def revision(self) -> int:
         """The change counter of the whole store (traces and variations)."""
-        return self.database.revision("traces")
+        return self.database.revision()
 
     def info(self) -> StoreInfo:
         """Counts and sizes, read in one transaction."""

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from arcbench.errors import StoreError, StorePermissionError, TraceNotFoundError
 from arcbench.store.database import (
@@ -155,9 +155,10 @@ class TraceStore:
         return _TRACES.validate_python(traces)
 
     def revision(self, task_id: str | None = None) -> int:
-        """The change counter: it grows with every change to the store's traces (and, for the
-        whole store, its variations), so a live view polls it and reloads only when it moved.
-        With `task_id`, the revision of that task's last trace change (0: none yet)."""
+        """The change counter of the traces: it grows with every change to a trace or a vote
+        (and with nothing else), so a live view polls it and reloads only when it moved. With
+        `task_id`, the revision of that task's last trace change (0: none yet). One counter
+        runs through the whole store: `Store.revision()` covers variations too."""
         return self.database.revision("traces", task_id)
 
     def changes_since(self, revision: int) -> dict[str, int]:
@@ -191,16 +192,18 @@ class TraceStore:
         """Add a person's trace for a task (or one version of it); returns it with its new
         `trace_id`."""
         require_user(username)
-        if not task_id:
-            raise StoreError("a trace needs a task id")
-        trace = Trace(
-            trace_id=f"{task_id}_{uuid.uuid4().hex[:16]}",
-            task_id=task_id,
-            username=username,
-            text=text,
-            timestamp=self._clock(),
-            version=version,
-        )
+        try:
+            trace = Trace(
+                trace_id=f"{task_id}_{uuid.uuid4().hex[:16]}",
+                task_id=task_id,
+                username=username,
+                text=text,
+                timestamp=self._clock(),
+                version=version,
+            )
+        except ValidationError as exc:
+            error = exc.errors(include_url=False)[0]
+            raise StoreError(f"cannot add a trace: {error['loc'][0]}: {error['msg']}") from None
         with self.database.write() as tx:
             _insert(tx, [trace])
         return trace

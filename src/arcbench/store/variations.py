@@ -117,8 +117,8 @@ class VariationStore:
         return int(shown), int(deleted)
 
     def revision(self, task_id: str | None = None) -> int:
-        """The change counter (see `TraceStore.revision`); with `task_id`, the revision of
-        that task's last variation change (0: none yet)."""
+        """The change counter of the variations (see `TraceStore.revision`); with `task_id`,
+        the revision of that task's last variation change (0: none yet)."""
         return self.database.revision("variations", task_id)
 
     def changes_since(self, revision: int) -> dict[str, int]:
