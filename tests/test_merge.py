@@ -195,6 +195,41 @@ def test_unreadable_inputs_are_one_clear_line(tmp_path: Path, make: Any, message
     assert not STORE.exists()
 
 
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (b'{"t1": [{"trace_id": "t1_a", "task_id": "t1", "username": "a", "text": "x", '
+         b'"score": "3", "timestamp": 1.0, "voters": {}}]}',
+         "traces_store.json: task 't1', trace #0 ('t1_a'): score: Input should be a valid integer"),
+        (b'{"t1": [{"trace_id": "t1_a", "task_id": "t2", "username": "a", "text": "x", '
+         b'"timestamp": 1.0}]}', "says task_id 't2'"),
+        (b'{"t1": {"trace_id": "x"}}', "task 't1' holds a JSON dict, not a list of traces"),
+        (b'[{"task_id": "a", "train": [], "test": []}]',
+         "entry #0 (task 'a') is not a task version"),
+    ],
+)  # fmt: skip
+def test_a_bad_store_file_among_the_inputs_merges_nothing(
+    tmp_path: Path, bad: bytes, message: str
+) -> None:
+    run = traces_run(tmp_path / "run", "r1", tasks=2)
+    path = _write(tmp_path / "traces_store.json", bad)
+
+    result = run_cli("merge", str(run), str(path))
+
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not STORE.exists()
+
+
+def test_a_store_given_as_input_says_how_to_merge_it(tmp_path: Path) -> None:
+    merge(str(traces_run(tmp_path / "run", "r1", tasks=1)))
+    result = run_cli("merge", str(STORE), "--store", "other.db")
+    assert result.returncode == 2
+    assert "data/arcbench.db is a SQLite database (a store?)" in result.stderr
+    assert "arcbench store export --store data/arcbench.db" in result.stderr
+
+
 def _write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path

@@ -49,6 +49,7 @@ from arcbench.store import (
     VariationImport,
     legacy_files,
 )
+from arcbench.store.database import SQLITE_HEADER
 from arcbench.store.files import entries_of_document, traces_of_document
 
 UNKNOWN_MODEL = "unknown-model"
@@ -208,8 +209,22 @@ def results_files(inputs: Iterable[Path]) -> list[Path]:
                 f"{path} does not exist: give a results.jsonl, a run directory, a result file "
                 "of the older project, a traces_store.json or a variations list"
             )
+        elif _is_database(path):
+            raise ResultsFileError(
+                f"{path} is a SQLite database (a store?), not a file merge reads: export it with "
+                f"`arcbench store export --store {path} --traces FILE --variations FILE` and "
+                "merge those files"
+            )
         files.append(path)
     return files
+
+
+def _is_database(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(len(SQLITE_HEADER)) == SQLITE_HEADER
+    except OSError:
+        return False
 
 
 def read_attempts(path: Path) -> tuple[TornLine | None, list[Attempt]]:

@@ -49,7 +49,8 @@ DEFAULT_TIMEOUT_S = 30.0
 BULK_CACHE_KIB = 32 * 1024
 """Page cache of a bulk write (a merge), in KiB; other connections keep SQLite's 2 MB."""
 
-_HEADER = b"SQLite format 3\x00"
+SQLITE_HEADER = b"SQLite format 3\x00"
+"""The first bytes of every SQLite database file."""
 _SIDE_FILES = ("-wal", "-shm", "-journal")
 
 Scope = Literal["traces", "variations"]
@@ -129,8 +130,12 @@ class Database:
 
     @contextlib.contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
-        """A read transaction: every query in the block sees the same committed state."""
+        """A read transaction: every query in the block sees the same committed state. Inside
+        another `read` block of the same thread it joins that one (one snapshot for both)."""
         connection = self.connection()
+        if connection.in_transaction:
+            yield connection
+            return
         with self.translated():
             connection.execute("BEGIN")
             try:
@@ -280,13 +285,13 @@ class Database:
             )
         try:
             with self.file.open("rb") as handle:
-                head = handle.read(len(_HEADER))
+                head = handle.read(len(SQLITE_HEADER))
         except FileNotFoundError:
             self._prepare_new()
             return
         except OSError as exc:
             raise StoreError(f"cannot read {self.path}: {exc.strerror or exc}") from exc
-        if head and head != _HEADER:
+        if head and head != SQLITE_HEADER:
             hint = (
                 f"it looks like a JSON file: import it with `arcbench merge {self.path}`"
                 if head.lstrip()[:1] in (b"{", b"[")

@@ -123,13 +123,17 @@ class Store:
         self.database.backup(target, overwrite=overwrite)
 
     def export(self, *, traces: Path | None = None, variations: Path | None = None) -> Exported:
-        """Write the traces as `traces_store.json` and/or the variations as `dataset.json`."""
-        return Exported(
-            traces=export_traces(self.traces, traces) if traces is not None else None,
-            variations=(
-                export_variations(self.variations, variations) if variations is not None else None
-            ),
-        )
+        """Write the traces as `traces_store.json` and/or the variations as `dataset.json`,
+        both from one snapshot of the store (changes made meanwhile are in neither)."""
+        with self.database.read():
+            return Exported(
+                traces=export_traces(self.traces, traces) if traces is not None else None,
+                variations=(
+                    export_variations(self.variations, variations)
+                    if variations is not None
+                    else None
+                ),
+            )
 
     def merge(
         self,
