@@ -4,6 +4,7 @@ change and only then, and an older database is migrated forward."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -207,6 +208,25 @@ def test_threads_share_one_store_and_lose_nothing(store_path: Path) -> None:
     assert final.voters == {f"user{n}": 1 for n in range(8)}  # each thread's last vote, k=24
     assert final.score == 8
     store.close()
+
+
+def test_a_forked_worker_opens_its_own_connection(store_path: Path) -> None:
+    """A pre-forking server creates the store, then forks its workers."""
+    store = TraceStore(store_path)
+    trace = store.add_trace("t1", "alice", "Text.")
+
+    pid = os.fork()
+    if pid == 0:  # the child: vote through the inherited object, then leave at once
+        code = 1
+        try:
+            store.vote(trace.trace_id, "child", 1)
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert store.vote(trace.trace_id, "parent", 1).voters == {"child": 1, "parent": 1}
 
 
 # ---- the change counter -----------------------------------------------------------------------

@@ -55,6 +55,10 @@ _SIDE_FILES = ("-wal", "-shm", "-journal")
 
 Scope = Literal["traces", "variations"]
 
+_INHERITED: list[_Handle] = []
+"""Connections a forked child inherited: SQLite must not use or close them in the child (its
+locks belong to the parent), so they are kept here, untouched, for the child's lifetime."""
+
 
 @dataclass
 class Transaction:
@@ -175,8 +179,10 @@ class Database:
     def connection(self) -> sqlite3.Connection:
         """This thread's connection, opened (and the file checked) on first use."""
         handle: _Handle | None = getattr(self._local, "handle", None)
-        if handle is not None and handle.open and handle.pid == os.getpid():
-            return handle.connection
+        if handle is not None and handle.open:
+            if handle.pid == os.getpid():
+                return handle.connection
+            _INHERITED.append(handle)  # from before a fork: never use it, never close it
         handle = _Handle(self._open())
         self._local.handle = handle
         with self._handles_lock:
