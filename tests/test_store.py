@@ -540,3 +540,32 @@ def test_each_scope_has_its_own_counter_within_the_store(store_path: Path) -> No
     store.variations.add_variation(task(1), "bob")
 
     assert (store.traces.revision(), store.variations.revision(), store.revision()) == (1, 2, 2)
+
+
+def test_edits_and_votes_with_bad_arguments_are_refused(store_path: Path) -> None:
+    store = TraceStore(store_path)
+    trace = store.add_trace("t1", "alice", "Text.")
+    with pytest.raises(StoreError, match="text is a string, not NoneType"):
+        store.edit_trace(trace.trace_id, "alice", None)  # type: ignore[arg-type]
+    with pytest.raises(StoreError, match="username is required"):
+        store.vote(trace.trace_id, None, 1)  # type: ignore[arg-type]
+    assert store.get_trace(trace.trace_id) == trace
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["'; DROP TABLE traces; --", "nul\x00inside", "é ✓ 🧩 \u202e", "x" * 100_000, "?", "%s"],
+)
+def test_any_text_is_stored_and_returned_verbatim(store_path: Path, value: str) -> None:
+    store = Store(store_path)
+    trace = store.traces.add_trace(value, value, value)
+    store.traces.vote(trace.trace_id, value, 1)
+
+    (listed,) = store.traces.list_traces(value)
+    (exported,) = dict(store.traces.export())[value]
+
+    assert (listed.task_id, listed.username, listed.text, listed.voters) == (
+        value, value, value, {value: 1},
+    )  # fmt: skip
+    assert exported["text"] == value
+    assert store.traces.count() == 1

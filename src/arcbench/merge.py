@@ -27,6 +27,7 @@ All of a merge is one transaction: a merge killed at any moment leaves all of it
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -38,8 +39,7 @@ import orjson
 
 from arcbench.collector import collector_paused
 from arcbench.errors import ResultsFileError
-from arcbench.rundir import latest_records
-from arcbench.runfiles import RESULTS_FILE, TornLine, read_manifest, read_results
+from arcbench.runfiles import RESULTS_FILE, TornLine, iter_results, read_manifest
 from arcbench.store import (
     DEFAULT_TIMEOUT_S,
     ImportedEntry,
@@ -229,15 +229,28 @@ def _is_database(path: Path) -> bool:
 
 def read_attempts(path: Path) -> tuple[TornLine | None, list[Attempt]]:
     """The attempts of one JSON Lines file (an arcbench run's, or the older project's), and
-    its torn last line if any."""
-    read = read_results(path)
-    if any("record_id" in record for record in read.records):
-        run = _RunInfo.of(read_manifest(path.parent))
-        latest = latest_records(read.records).values()
-        return read.torn, [run.attempt(path, record) for record in latest]
-    metadata = [r for r in read.records if r.get("entry_type") == "metadata"]
-    lines = [r for r in read.records if r.get("entry_type") != "metadata"]
-    return read.torn, _legacy_attempts(lines, metadata[-1] if metadata else {})
+    its torn last line if any.
+
+    An arcbench run is read record by record, keeping only each one's `Attempt` (a retried
+    attempt's last record replaces its failure), so a run of 100,000 records with long prompts
+    is never all in memory at once."""
+    torn: list[TornLine] = []
+    records = iter_results(path, on_torn=torn.append)
+    with collector_paused():
+        first = next(records, None)
+        if first is None or "record_id" not in first:
+            lines = [] if first is None else [first, *records]
+            metadata = [r for r in lines if r.get("entry_type") == "metadata"]
+            legacy = [r for r in lines if r.get("entry_type") != "metadata"]
+            attempts = _legacy_attempts(legacy, metadata[-1] if metadata else {})
+        else:
+            run = _RunInfo.of(read_manifest(path.parent))
+            latest: dict[str, Attempt] = {}
+            for record in itertools.chain([first], records):
+                attempt = run.attempt(path, record)
+                latest[attempt.record_id] = attempt
+            attempts = list(latest.values())
+    return (torn[0] if torn else None), attempts
 
 
 def plan_traces(attempts: Iterable[Attempt], *, only_correct: bool, now: float) -> Plan:

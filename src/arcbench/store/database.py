@@ -419,7 +419,7 @@ def json_text(value: Any) -> str | None:
 
 def require_user(username: str) -> None:
     """Refuse a change without a username: every trace, vote and signature names a person."""
-    if not username.strip():
+    if not isinstance(username, str) or not username.strip():
         raise StoreError("a username is required: set one before writing, voting or signing")
 
 

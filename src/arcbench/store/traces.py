@@ -210,6 +210,8 @@ class TraceStore:
 
     def edit_trace(self, trace_id: str, username: str, text: str) -> Trace:
         """Replace a trace's text; only its author may."""
+        if not isinstance(text, str):
+            raise StoreError(f"a trace's text is a string, not {type(text).__name__}")
         with self.database.write() as tx:
             row_id, task_id, author = _find(tx.connection, trace_id)
             _require_author(trace_id, author, username, "edit")
