@@ -198,6 +198,13 @@ def merge_rows(path: Path, run_dir: Path, records: int, work: Path) -> list[Row]
     start = time.perf_counter()
     subprocess.run(cli, check=True, capture_output=True)
     again = time.perf_counter() - start
+    startup = []
+    for _ in range(3):
+        start = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "arcbench", "--version"], check=True, capture_output=True
+        )
+        startup.append(time.perf_counter() - start)
     return [
         (
             f"merge {records:,} records via the CLI (start-up included)",
@@ -212,6 +219,7 @@ def merge_rows(path: Path, run_dir: Path, records: int, work: Path) -> list[Row]
             statistics.median(timings["in-process"]) < MERGE_GOAL_S,
         ),
         ("merge the same run again via the CLI (adds nothing)", f"{again:.2f} s", "", True),
+        ("… of which CLI start-up (`arcbench --version`, same run)", _seconds(startup), "", True),
     ]
 
 

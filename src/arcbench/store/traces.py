@@ -313,7 +313,8 @@ def _insert(tx: Transaction, traces: Sequence[Trace]) -> None:
 
 
 def _row(trace: Trace) -> tuple[Any, ...]:
-    source = trace.source.model_dump(mode="json", exclude_unset=True) if trace.source else None
+    """A trace as a row of `traces`; `source` keeps only the fields it was given."""
+    source = trace.source
     return (
         trace.trace_id,
         trace.task_id,
@@ -322,9 +323,9 @@ def _row(trace: Trace) -> tuple[Any, ...]:
         trace.text,
         trace.timestamp,
         trace.edited_at,
-        trace.score - sum(trace.voters.values()),
-        _record_id(trace),
-        json_text(source),
+        trace.score - sum(trace.voters.values()) if trace.voters else trace.score,
+        None if source is None else source.record_id,
+        None if source is None else source.model_dump_json(exclude_unset=True),
         json_text(trace.model_extra or None),
     )
 
