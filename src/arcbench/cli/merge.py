@@ -28,6 +28,7 @@ def merge(
             "(.jsonl with a metadata line, or .json with metadata and results), an earlier "
             "traces_store.json, or variations lists (variations.json, dataset.json).",
             show_default=False,
+            metavar="INPUT",
         ),
     ],
     store: StoreOption = None,
@@ -42,9 +43,12 @@ def merge(
     """Merge the reasoning of runs, and earlier store files, into the store (created if missing).
 
     Every run attempt with reasoning and no error becomes a trace of its task, by the model.
-    A traces_store.json comes in with its authors, scores and voters; a variations list adds
-    its task versions (identical ones are signed). Merging the same input again adds nothing.
-    All of a merge is one transaction: interrupted, it leaves the store as it was.
+
+    A traces_store.json comes in with its authors, scores and voters.
+
+    A variations list adds its task versions; identical ones are signed instead.
+
+    Merging the same input again adds nothing. A merge is one transaction: all of it, or none.
 
     Examples:
 

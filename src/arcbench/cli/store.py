@@ -110,9 +110,11 @@ def export(
 ) -> None:
     """Write the store back to the original JSON files (each written atomically).
 
-    The traces file is the project's original traces_store.json ({task_id: [trace, ...]},
-    scores and voters included); the variations file is a dataset.json list of every version
-    not deleted. `arcbench merge` imports both again.
+    --traces writes the original traces_store.json: the traces of each task, scores and voters.
+
+    --variations writes a dataset.json list of every version not deleted.
+
+    `arcbench merge` imports both again.
 
     Examples:
 
@@ -137,7 +139,10 @@ def export(
 
 @app.command("backup")
 def backup(
-    target: Annotated[Path, typer.Argument(help="The backup file to write.", show_default=False)],
+    target: Annotated[
+        Path,
+        typer.Argument(help="The backup file to write.", show_default=False, metavar="FILE"),
+    ],
     store: StoreOption = None,
     force: Annotated[
         bool, typer.Option("--force", help="Replace the backup file if it exists.")
@@ -145,8 +150,9 @@ def backup(
 ) -> None:
     """Copy the store to FILE with SQLite's online backup, safe while the web app runs.
 
-    The copy is a consistent snapshot; it appears whole or not at all. Use it as --store, or
-    copy it over the store (with nothing running) to restore.
+    The copy is a consistent snapshot; it appears whole or not at all.
+
+    Use it as --store, or copy it over the store (with nothing running) to restore.
 
     Examples:
 
