@@ -82,7 +82,8 @@ class TransformError(ArcbenchError):
 
 class ResultsFileError(ArcbenchError):
     """A results file or run directory cannot be read: missing, or a line other than the last is
-    not JSON. (A torn last line is what a kill leaves behind; readers skip it instead.)"""
+    not JSON. (A torn last line is what a kill leaves behind; readers skip it instead.) Also a
+    store file given to `merge` (a traces_store.json, a variations list) that breaks its format."""
 
 
 class ReportError(ArcbenchError):
