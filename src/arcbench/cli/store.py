@@ -73,7 +73,7 @@ def _print_info(facts: StoreInfo) -> None:
     """Plain lines, never wrapped or cut: the paths are what a user copies next."""
     from arcbench.store.schema import SCHEMA_VERSION
 
-    where = str(facts.path) + (f" -> {facts.file}" if facts.file != facts.path.absolute() else "")
+    where = str(facts.path) + (f" -> {facts.file}" if facts.path.is_symlink() else "")
     rows = [
         ("store", where),
         ("schema", f"{facts.schema} (this arcbench: {SCHEMA_VERSION})"),
