@@ -6,8 +6,10 @@ writes rather than an interpreter start. Checks queue for an idle worker, so any
 coroutines may call `check` at once and all cores stay busy.
 
 A worker that dies or stops answering is killed and replaced, and the check is retried once on
-the fresh worker; only when that fails too is `SandboxError` raised: the sandbox broke, as opposed
-to a program misbehaving, which is always an outcome.
+the fresh worker. When that fails too, a trivial program is checked on a fresh worker: if it
+passes, the program itself broke two workers, and that is its outcome (an `error`, final, so a
+resumed run does not try it again for ever); if it fails, the sandbox broke and `SandboxError`
+is raised. A worker that could not empty the program's directory asks to be replaced.
 """
 
 from __future__ import annotations
@@ -17,28 +19,21 @@ import contextlib
 import json
 import os
 import shutil
-import tempfile
 import threading
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
 from arcbench.errors import SandboxError, SandboxUnavailableError
 from arcbench.sandbox.isolation import (
     MINIMAL_PATH,
-    NOBODY,
-    SANDBOX_TMP,
     Isolation,
-    bwrap_command,
-    interpreter,
     probe_isolation,
-    site_dirs,
+    worker_command,
 )
 from arcbench.sandbox.outcomes import ProgramOutcome, grid_problem
 
-_WORKER_SOURCE = (Path(__file__).parent / "_worker.py").read_text()
 _READ_LIMIT = 16 << 20
 _START_TIMEOUT_S = 60.0
 _MAX_CODE_CHARS = 1 << 20
@@ -55,7 +50,8 @@ class SandboxLimits:
     CPU time is capped at the wall budget of the inputs left (plus one second). Memory is address
     space (RLIMIT_AS) on top of the warm interpreter's own. `processes` bounds the processes and
     threads a program may have at once (RLIMIT_NPROC); `output_bytes` what it may print before it
-    is stopped; `file_bytes` any single file it writes; `tmp_bytes` its whole directory.
+    is stopped; `file_bytes` any single file it writes; `tmp_bytes` and `tmp_files` its `/tmp`
+    (and, separately, its `/dev/shm`) in bytes and in files and directories.
     """
 
     memory_mb: int = 1024
@@ -64,6 +60,7 @@ class SandboxLimits:
     output_bytes: int = 1 << 20
     file_bytes: int = 16 << 20
     tmp_bytes: int = 64 << 20
+    tmp_files: int = 10_000
 
 
 @dataclass
@@ -180,25 +177,49 @@ class Sandbox:
             "inputs": [json.dumps([list(row) for row in grid]) for grid in inputs],
             "timeout": timeout,
         }
-        payload = json.dumps(request).encode() + b"\n"
-        budget = len(inputs) * (timeout + 2.0) + 10.0
         last_error: Exception | None = None
         for _ in range(2):
-            worker = await self._idle.get()
-            healthy = False
             try:
-                reply = await asyncio.wait_for(self._exchange(worker, payload), budget)
-                outcomes = _outcomes(reply, request["id"], len(inputs), timeout)
-                healthy = True
-                return outcomes
+                return await self._run(request, len(inputs))
             except (SandboxError, TimeoutError, OSError) as exc:
                 last_error = exc
-            finally:
-                if healthy:
-                    self._idle.put_nowait(worker)
-                else:  # also on cancellation: the worker's state is unknown, replace it
-                    await self._replace(worker)
+        if await self._trivial_program_passes():
+            message = f"the program broke the sandbox worker running it, twice: {last_error}"
+            return [ProgramOutcome(status="error", message=message) for _ in inputs]
         raise SandboxError(f"The sandbox failed twice on one check: {last_error}")
+
+    async def _run(self, request: dict[str, Any], count: int) -> list[ProgramOutcome]:
+        """One check on one idle worker, which is replaced unless it answered and stays usable."""
+        assert self._idle is not None
+        timeout = float(request["timeout"])
+        budget = count * (timeout + 2.0) + 10.0
+        payload = json.dumps(request).encode() + b"\n"
+        worker = await self._idle.get()
+        reusable = False
+        try:
+            reply = await asyncio.wait_for(self._exchange(worker, payload), budget)
+            outcomes, reusable = _outcomes(reply, request["id"], count, timeout)
+            return outcomes
+        finally:
+            if reusable:
+                self._idle.put_nowait(worker)
+            else:  # also on cancellation: the worker's state is unknown, replace it
+                await self._replace(worker)
+
+    async def _trivial_program_passes(self) -> bool:
+        """Whether the sandbox itself works: an identity program, on a fresh worker."""
+        self.stats.checks += 1
+        request = {
+            "id": self.stats.checks,
+            "code": "def transform(grid):\n    return grid\n",
+            "inputs": ["[[0]]"],
+            "timeout": 10.0,
+        }
+        try:
+            [outcome] = await self._run(request, 1)
+        except (SandboxError, TimeoutError, OSError):
+            return False
+        return outcome.grid == [[0]]
 
     async def _exchange(self, worker: _Worker, payload: bytes) -> bytes:
         stdin, stdout = worker.process.stdin, worker.process.stdout
@@ -214,34 +235,19 @@ class Sandbox:
     async def _spawn(self) -> _Worker:
         limits = self.limits
         config: dict[str, Any] = {
-            "sys_path": site_dirs(),
             "limits": {
                 "memory_bytes": limits.memory_mb << 20,
                 "processes": limits.processes,
                 "open_files": limits.open_files,
                 "output_bytes": limits.output_bytes,
                 "file_bytes": limits.file_bytes,
+                "tmp_files": limits.tmp_files,
             },
         }
-        workdir: str | None = None
-        if self.isolation is Isolation.FULL:
-            assert self._bwrap is not None
-            as_root = os.geteuid() == 0
-            config["workdir"] = SANDBOX_TMP
-            if as_root:
-                config["drop_to"] = NOBODY
-            command = bwrap_command(
-                self._bwrap,
-                ["-c", _WORKER_SOURCE, json.dumps(config)],
-                tmp_bytes=limits.tmp_bytes,
-                as_root=as_root,
-            )
-            env = {"PATH": MINIMAL_PATH}
-        else:
-            workdir = tempfile.mkdtemp(prefix="arcbench-sandbox-")
-            config.update(weak=True, parent_pid=os.getpid(), workdir=workdir)
-            command = [interpreter(), "-I", "-S", "-B", "-c", _WORKER_SOURCE, json.dumps(config)]
-            env = {"PATH": MINIMAL_PATH}
+        command, workdir = worker_command(
+            self.isolation, self._bwrap, config, tmp_bytes=limits.tmp_bytes
+        )
+        env = {"PATH": MINIMAL_PATH}
         process = await asyncio.create_subprocess_exec(
             *command,
             stdin=asyncio.subprocess.PIPE,
@@ -261,7 +267,7 @@ class Sandbox:
             ready = await asyncio.wait_for(process.stdout.readline(), _START_TIMEOUT_S)
         except TimeoutError:
             ready = b""
-        if not ready.startswith(b'{"ready": true}'):
+        if not ready.startswith(b'{"ready": true'):
             await self._kill(worker)
             raise SandboxError(f"a sandbox worker did not start: {_tail(worker)}")
         return worker
@@ -288,8 +294,9 @@ class Sandbox:
             worker.drain.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await worker.drain
-        if worker.workdir is not None:
-            shutil.rmtree(worker.workdir, ignore_errors=True)
+        if worker.workdir is not None:  # weak mode: the worker emptied it unless it was killed
+            with contextlib.suppress(OSError, RecursionError):
+                shutil.rmtree(worker.workdir, ignore_errors=True)
 
 
 async def _drain_stderr(worker: _Worker) -> None:
@@ -310,8 +317,11 @@ def _reject_constant(name: str) -> object:
     raise ValueError(f"{name} is not JSON")
 
 
-def _outcomes(line: bytes, request_id: object, count: int, timeout: float) -> list[ProgramOutcome]:
-    """Turn a worker's reply into outcomes, validating every grid here, in the trusted process."""
+def _outcomes(
+    line: bytes, request_id: object, count: int, timeout: float
+) -> tuple[list[ProgramOutcome], bool]:
+    """Turn a worker's reply into outcomes, validating every grid here, in the trusted process;
+    and whether the worker may take another check."""
     try:
         reply = json.loads(line, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:
@@ -321,7 +331,7 @@ def _outcomes(line: bytes, request_id: object, count: int, timeout: float) -> li
     results = reply.get("results")
     if not isinstance(results, list) or len(results) != count:
         raise SandboxError("a sandbox worker sent the wrong number of results")
-    return [_outcome(result, timeout) for result in results]
+    return [_outcome(result, timeout) for result in results], reply.get("retire") is not True
 
 
 def _text(value: object) -> str:
