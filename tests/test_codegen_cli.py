@@ -13,6 +13,7 @@ import pytest
 
 from conftest import cli_env, run_cli
 from fakeserver import FakeServer, reply, status
+from sandboxing import descendants
 from taskdata import write_json
 
 FAST = {
@@ -218,16 +219,28 @@ def test_without_bubblewrap_codegen_refuses_unless_weak(flip_dataset: Path, tmp_
     assert os.path.exists("runs/weak/results.jsonl")
 
 
-def _sandbox_processes() -> set[int]:
+def _identity(pid: int) -> tuple[int, str] | None:
+    """A live process as (pid, start time), so that a reused PID is not taken for the same
+    process; None once it is gone (or a zombie)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return None if fields[0] == "Z" else (pid, fields[19])
+
+
+def _bubblewrap_below(pid: int) -> set[tuple[int, str]]:
+    """The bubblewrap processes process `pid` started: its descendants only, because other runs
+    on the machine have theirs."""
     found = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                command = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if command.startswith(b"bwrap") or b"/bwrap\x00" in command:
-                found.add(int(entry.name))
+    for child in descendants(pid):
+        try:
+            command = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            continue
+        identity = _identity(child)
+        if identity and (command.startswith(b"bwrap") or b"/bwrap\x00" in command):
+            found.add(identity)
     return found
 
 
@@ -236,7 +249,6 @@ def test_ctrl_c_stops_codegen_cleanly_and_resume_finishes(tmp_path: Path) -> Non
     import subprocess
     import time
 
-    before = _sandbox_processes()
     args = ["-m", "arcbench", "codegen", "--model", "baseline", "-d", "arc-agi-1/training"]
     args += ["--tasks", "0:60", "--run-name", "int"]
     proc = subprocess.Popen(
@@ -252,11 +264,13 @@ def test_ctrl_c_stops_codegen_cleanly_and_resume_finishes(tmp_path: Path) -> Non
         if results.exists() and results.read_bytes().count(b"\n") >= 100:
             break
         time.sleep(0.02)
+    sandboxes = _bubblewrap_below(proc.pid)
+    assert sandboxes, "the run started no sandbox"
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
     assert _manifest("int")["status"] == "interrupted"
-    assert _sandbox_processes() <= before  # every sandbox went down with the run
+    assert {_identity(pid) for pid, _ in sandboxes} & sandboxes == set()  # all went down with it
     done = len(_records("int"))
     assert done >= 100
 

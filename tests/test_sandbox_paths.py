@@ -33,7 +33,7 @@ def test_numpy_of_a_copied_venv_under_tmp_imports_and_nothing_else_shows(tmp_pat
     script = textwrap.dedent(
         """
         import numpy
-        assert numpy.__file__.startswith(%r), numpy.__file__
+        assert numpy.__file__.startswith(SITE), numpy.__file__
         from arcbench.sandbox import SyncSandbox
         code = (
             "import numpy, os, sys\\n"
@@ -44,15 +44,15 @@ def test_numpy_of_a_copied_venv_under_tmp_imports_and_nothing_else_shows(tmp_pat
             "        found.append('venv_only_module')\\n"
             "    except ImportError:\\n"
             "        pass\\n"
-            "    for name in os.listdir(%r):\\n"
+            "    for name in os.listdir(SITE):\\n"
             "        found.append(name)\\n"
             "    assert sys.executable.startswith('/tmp/'), sys.executable\\n"
-            "    return [[len(found), int(numpy.__file__.startswith(%r))]]\\n"
+            "    return [[len(found), int(numpy.__file__.startswith(SITE))]]\\n"
         )
         removal = (
             "import os, shutil\\n"
             "def transform(grid):\\n"
-            "    top = %r.split('/')[2]\\n"
+            "    top = SITE.split('/')[2]\\n"
             "    shutil.rmtree('/tmp/' + top, ignore_errors=True)\\n"
             "    for name in os.listdir('/tmp'):\\n"
             "        try:\\n"
@@ -68,8 +68,7 @@ def test_numpy_of_a_copied_venv_under_tmp_imports_and_nothing_else_shows(tmp_pat
             replaced = sandbox.sandbox.stats.workers_replaced
         print(first.status, first.grid, first.message, again.grid, replaced)
         """
-        % (str(site), str(site), str(site), str(site))
-    )
+    ).replace("SITE", repr(str(site)))
     src = Path(__file__).resolve().parents[1] / "src"
     result = subprocess.run(
         [env_dir / "bin" / "python", "-c", script],
@@ -83,4 +82,12 @@ def test_numpy_of_a_copied_venv_under_tmp_imports_and_nothing_else_shows(tmp_pat
     # Only numpy and numpy.libs (if vendored) are in the venv's site-packages, numpy imports
     # from there, and a program that tries to remove the installation from /tmp changes nothing.
     expected = 2 if (site / "numpy.libs").is_dir() else 1
-    assert result.stdout.split() == ["ok", f"[[{expected},", "1]]", "None", f"[[{expected},", "1]]", "0"]
+    assert result.stdout.split() == [
+        "ok",
+        f"[[{expected},",
+        "1]]",
+        "None",
+        f"[[{expected},",
+        "1]]",
+        "0",
+    ]

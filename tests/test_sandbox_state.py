@@ -62,16 +62,19 @@ def attempt(function):
 def probes():
     found = {}
     if X86_64:
-        LIBC.syscall(NR["keyctl"], 1, None)  # a new session keyring of its own (host: not the login's)
-        found["add_key"] = outcome(LIBC.syscall(NR["add_key"], b"user", b"arcbench-probe", b"x", 1, -3))
-        found["request_key"] = outcome(LIBC.syscall(NR["request_key"], b"user", b"arcbench-probe", None, -3))
+        LIBC.syscall(NR["keyctl"], 1, None)  # a session keyring of its own, not the login's
+        key = LIBC.syscall(NR["add_key"], b"user", b"arcbench-probe", b"x", 1, -3)
+        found["add_key"] = outcome(key)
+        key = LIBC.syscall(NR["request_key"], b"user", b"arcbench-probe", None, -3)
+        found["request_key"] = outcome(key)
         found["keyctl"] = outcome(LIBC.syscall(NR["keyctl"], 0, -3, 0))  # KEYCTL_GET_KEYRING_ID
         ring = LIBC.syscall(NR["io_uring_setup"], 4, ctypes.create_string_buffer(120))
         found["io_uring"] = outcome(ring)
         found["userfaultfd"] = outcome(LIBC.syscall(NR["userfaultfd"], 0))
         attr = ctypes.create_string_buffer(128)
         attr[0:8] = (1).to_bytes(4, "little") + (128).to_bytes(4, "little")  # software, size
-        found["perf_event_open"] = outcome(LIBC.syscall(NR["perf_event_open"], attr, 0, -1, -1, 0))
+        event = LIBC.syscall(NR["perf_event_open"], attr, 0, -1, -1, 0)
+        found["perf_event_open"] = outcome(event)
         found["clone3"] = outcome(LIBC.syscall(NR["clone3"], None, 0))
         found["personality"] = outcome(LIBC.syscall(NR["personality"], 0x0040000))
     shm = LIBC.shmget(0, 4096, 0o1000 | 0o600)
@@ -96,14 +99,18 @@ def probes():
     if pid == 0:  # user namespace, then a mount in it (in a child: a process keeps its namespaces)
         if LIBC.unshare(0x10000000 | 0x20000) != 0:
             os._exit(ctypes.get_errno())
-        os._exit(ctypes.get_errno() if LIBC.mount(b"none", b"/", None, 0x40000 | 0x4000, None) else 0)
-    found["unshare_user_and_mount"] = errno.errorcode.get(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), "ok")
+        private = LIBC.mount(b"none", b"/", None, 0x40000 | 0x4000, None)  # MS_PRIVATE|MS_REC
+        os._exit(ctypes.get_errno() if private else 0)
+    code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    found["unshare_user_and_mount"] = errno.errorcode.get(code, "ok")
     found["ptrace_traceme"] = outcome(LIBC.ptrace(0, 0, None, None))
     found["setns"] = outcome(LIBC.setns(0, 0))
     for family in ("AF_VSOCK", "AF_NETLINK", "AF_PACKET", "AF_ALG", "AF_KEY", "AF_UNIX", "AF_INET"):
-        kind = {"AF_ALG": socket.SOCK_SEQPACKET, "AF_NETLINK": socket.SOCK_RAW}.get(family, socket.SOCK_DGRAM)
+        kinds = {"AF_ALG": socket.SOCK_SEQPACKET, "AF_NETLINK": socket.SOCK_RAW}
+        kind = kinds.get(family, socket.SOCK_DGRAM)
         found[family] = attempt(lambda: socket.socket(getattr(socket, family), kind).close())
-    found["socketpair_netlink"] = attempt(lambda: socket.socketpair(socket.AF_NETLINK, socket.SOCK_RAW))
+    pair = lambda: socket.socketpair(socket.AF_NETLINK, socket.SOCK_RAW)
+    found["socketpair_netlink"] = attempt(pair)
     found["mountinfo"] = attempt(lambda: open("/proc/self/mountinfo").read())
     found["proc_entries"] = len(os.listdir("/proc"))
     found["sys"] = os.path.exists("/sys/kernel")
@@ -398,15 +405,14 @@ def test_the_sandbox_is_the_same_for_root_and_for_a_user() -> None:
     unshare = "/usr/bin/unshare"
     if not os.access(unshare, os.X_OK):
         pytest.skip("util-linux unshare is not installed")
+    code = probe_code() + "\ndef transform(grid):\n    raise RuntimeError(json.dumps(probes()))\n"
     script = probe_code() + textwrap.dedent(
-        """
+        f"""
         from arcbench.sandbox import SyncSandbox
-        code = %r + "\\ndef transform(grid):\\n    raise RuntimeError(json.dumps(probes()))\\n"
         with SyncSandbox(workers=1) as sandbox:
-            outcome = sandbox.check(code, [[[0]]])[0]
+            outcome = sandbox.check({code!r}, [[[0]]])[0]
         print(os.geteuid(), outcome.message.removeprefix("RuntimeError: "))
         """
-        % probe_code()
     )
     done = subprocess.run(
         [unshare, "--user", "--map-user=1000", "--map-group=1000", sys.executable, "-c", script],

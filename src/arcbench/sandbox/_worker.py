@@ -256,8 +256,8 @@ def mount_scratch() -> None:
     for name in names:
         source, target = f"/proc/self/fd/{underneath}/{name}", f"/tmp/{name}"
         if os.path.islink(source):
-            KEPT[name] = os.readlink(source)
-            os.symlink(KEPT[name], target)
+            link = KEPT[name] = os.readlink(source)
+            os.symlink(link, target)
             continue
         if os.path.isdir(source):
             os.mkdir(target, 0o755)
@@ -401,8 +401,10 @@ def restore_kept_links() -> bool:
 
 def clean_up() -> bool:
     """Empty every scratch directory; False when the worker must not be used again."""
-    clean = all([clear_directory(directory) for directory in scratch_dirs()])
-    return restore_kept_links() and clean
+    clean = restore_kept_links()
+    for directory in scratch_dirs():  # every one, even after a failure
+        clean = clear_directory(directory) and clean
+    return clean
 
 
 def kill_everything_else() -> None:

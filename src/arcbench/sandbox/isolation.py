@@ -312,13 +312,9 @@ def probe_isolation(bwrap: str | None = None) -> IsolationReport:
         return IsolationReport(
             False, f"no seccomp filter for this architecture ({os.uname().machine})", found
         )
-    command, _ = worker_command(
-        Isolation.FULL, found, {"limits": PROBE_LIMITS}, tmp_bytes=1 << 20
-    )
+    command, _ = worker_command(Isolation.FULL, found, {"limits": PROBE_LIMITS}, tmp_bytes=1 << 20)
     try:
-        completed = subprocess.run(
-            command, input=b"", capture_output=True, timeout=60, check=False
-        )
+        completed = subprocess.run(command, input=b"", capture_output=True, timeout=60, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return IsolationReport(False, f"bubblewrap could not run: {exc}", found)
     ready = completed.stdout.split(b"\n", 1)[0]
