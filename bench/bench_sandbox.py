@@ -6,6 +6,9 @@ Each check runs one program on every train and test input of an ARC-AGI-1 traini
 full isolation. The baseline does what a sandbox without a warm parent would do: start
 `python -c 'import numpy; ...'` per check, with as many running at once as there are cores.
 Added latency is the round trip of one check on an idle pool minus the program's own run time.
+CPU per check is the CPU time of arcbench and of every sandbox process (workers started and
+stopped included) over the throughput run, divided by its checks: unlike the rates, it hardly
+moves when other jobs share the machine.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -46,7 +50,17 @@ def task_inputs() -> list[list[list[list[int]]]]:
     return [[p.input for p in task.train] + [t.input for t in task.test] for task in tasks]
 
 
-async def throughput(checks: int, inputs: list[list[list[list[int]]]]) -> tuple[float, int]:
+def cpu_seconds() -> float:
+    """CPU time of this process and of its children that have been waited for."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+async def throughput(
+    checks: int, inputs: list[list[list[list[int]]]]
+) -> tuple[float, int, float]:
+    cpu_before = cpu_seconds()
     async with Sandbox("full") as sandbox:
         warm = [sandbox.check(PROGRAMS[0], inputs[0]) for _ in range(20)]
         await asyncio.gather(*warm)
@@ -58,8 +72,9 @@ async def throughput(checks: int, inputs: list[list[list[list[int]]]]) -> tuple[
             )
         )
         elapsed = time.perf_counter() - began
+    cpu = (cpu_seconds() - cpu_before) / (checks + 20)
     bad = sum(1 for outcomes in results for outcome in outcomes if not outcome.ok)
-    return checks / elapsed, bad
+    return checks / elapsed, bad, cpu
 
 
 async def latency(samples: int, inputs: list[list[list[list[int]]]]) -> float:
@@ -100,7 +115,7 @@ def main() -> None:
     inputs = task_inputs()
     per_check = statistics.mean(len(grids) for grids in inputs)
     fresh = baseline(args.baseline, inputs)
-    rate, bad = asyncio.run(throughput(args.checks, inputs))
+    rate, bad, cpu = asyncio.run(throughput(args.checks, inputs))
     median = asyncio.run(latency(args.latency, inputs))
     print(f"ARC-AGI-1 training: {len(inputs)} tasks, {per_check:.1f} inputs per check, ", end="")
     print(f"{os.cpu_count()} cores")
@@ -109,6 +124,7 @@ def main() -> None:
     print(f"{'fresh python + numpy per check (programs/s)':<44}{fresh:>14.1f}")
     print(f"{'speed-up':<44}{rate / fresh:>13.0f}x")
     print(f"{'median added latency per check (ms)':<44}{median * 1000:>14.2f}")
+    print(f"{'CPU per check, arcbench + sandbox (ms)':<44}{cpu * 1000:>14.2f}")
     if bad:
         print(f"warning: {bad} outcomes were not ok", file=sys.stderr)
 

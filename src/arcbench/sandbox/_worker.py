@@ -235,8 +235,8 @@ def enter_own_namespaces() -> None:
     uid, gid = os.geteuid(), os.getegid()
     prctl(PR_SET_DUMPABLE, 1)  # a change of uid left /proc/self/*_map owned by root
     check(LIBC.unshare(CLONE_NEWUSER | CLONE_NEWNS), "unshare")
-    for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"),
-                       ("gid_map", f"{gid} {gid} 1")):  # fmt: skip
+    maps = (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1"))
+    for name, text in maps:
         descriptor = os.open(f"/proc/self/{name}", os.O_WRONLY)
         try:
             os.write(descriptor, text.encode())
@@ -272,16 +272,19 @@ def mount_scratch() -> None:
 
 
 def hide_proc() -> None:
-    """An empty read-only directory over /proc: no mount table, no kernel tunables, no process
-    list (arcbench's own PID namespace aside, there is nothing else to see, but nothing to learn
-    either)."""
-    mount("tmpfs", "/proc", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-          "size=4k,nr_inodes=2,mode=555")  # fmt: skip
+    """An empty read-only directory over /proc, once the worker no longer needs it: no mount
+    table (which names host paths), no kernel tunables, no view of the warm parent."""
+    flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC
+    mount("tmpfs", "/proc", "tmpfs", flags, "size=4k,nr_inodes=2,mode=555")
 
 
 class SockFilter(ctypes.Structure):
-    _fields_ = (("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte),
-                ("k", ctypes.c_uint))  # fmt: skip
+    _fields_ = (
+        ("code", ctypes.c_ushort),
+        ("jt", ctypes.c_ubyte),
+        ("jf", ctypes.c_ubyte),
+        ("k", ctypes.c_uint),
+    )
 
 
 class SockFprog(ctypes.Structure):
@@ -295,11 +298,8 @@ def install_seccomp() -> None:
     instructions = (SockFilter * count).from_buffer_copy(code)
     program = SockFprog(count, instructions)
     prctl(PR_SET_NO_NEW_PRIVS, 1)
-    check(
-        LIBC.prctl(PR_SET_SECCOMP, ctypes.c_ulong(SECCOMP_MODE_FILTER), ctypes.byref(program),
-                   0, 0),
-        "seccomp",
-    )  # fmt: skip
+    mode = ctypes.c_ulong(SECCOMP_MODE_FILTER)
+    check(LIBC.prctl(PR_SET_SECCOMP, mode, ctypes.byref(program), 0, 0), "seccomp")
 
 
 CAPABILITY_HEADER = (ctypes.c_uint32 * 2)(CAPABILITY_VERSION_3, 0)
