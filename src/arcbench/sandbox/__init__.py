@@ -10,15 +10,20 @@ tuple or a numpy array. Each input yields a `ProgramOutcome`: `ok` with a valid 
 `wrong_format` with a reason, `error` with a message and traceback, or `timeout`.
 
 Guarantees with `Isolation.FULL` (Linux, bubblewrap; see `isolation` for the mechanics):
-programs never run in the arcbench process; they see no network (loopback of their own only), no
-file outside the read-only Python installation and their own empty, wiped-after-use `/tmp`, and
-an environment of `PATH` alone; CPU time, wall time, address space, processes, open files, file
-size, directory size and printed output are limited; every process a program starts is killed
-and reaped when its check ends, however it detached, and nothing outlives arcbench. Grids cross
-as JSON and are validated in the arcbench process on plain data.
+programs never run in the arcbench process; they see no network (loopback of their own only),
+and no file but the interpreter, the standard library, numpy, the shared libraries these load and
+their own empty, capped `/tmp` and `/dev/shm` (no other package, no dataset, no arcbench, nothing
+in `/proc`); an environment of `PATH` alone; no capabilities, and a seccomp filter (`seccomp`)
+that refuses keyrings, IPC objects, namespaces, mounts, ptrace, changes to other processes and
+uncommon kernel interfaces; CPU time, wall time, address space, processes, open files, file size,
+directory size and file count and printed output are limited; every process a program starts is
+killed and reaped when its check ends, however it detached, its files are removed whatever it did
+to them, and nothing outlives arcbench. Each check starts from the same state. Grids cross as
+JSON and are validated in the arcbench process on plain data.
 
-`Isolation.WEAK` keeps the separate process, the stripped environment, the limits and the
-cleanup, but not the namespaces; use it only when the user asked for it, and record it.
+`Isolation.WEAK` keeps the separate process, the stripped environment, the limits, the seccomp
+filter and the cleanup, but not the namespaces; use it only when the user asked for it, and
+record it.
 """
 
 from arcbench.errors import SandboxError, SandboxUnavailableError

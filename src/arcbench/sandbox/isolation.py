@@ -293,14 +293,9 @@ PROBE_LIMITS = {
 }
 
 
-@functools.cache
-def probe_isolation(bwrap: str | None = None) -> IsolationReport:
-    """Check, once per process, that bubblewrap exists and the worker can isolate itself here.
-
-    It starts a real worker with nothing to check, so a kernel that forbids user namespaces, a
-    missing bwrap, a mount that fails or a library numpy cannot load shows up here rather than on
-    the first check.
-    """
+def static_problem(bwrap: str | None = None) -> IsolationReport:
+    """What rules full isolation out without starting anything (not Linux, no bubblewrap, no
+    seccomp table for this architecture); `full_available` True when nothing does, yet."""
     if not sys.platform.startswith("linux"):
         return IsolationReport(False, f"full isolation needs Linux namespaces ({sys.platform})")
     found = bwrap or shutil.which("bwrap")
@@ -312,6 +307,33 @@ def probe_isolation(bwrap: str | None = None) -> IsolationReport:
         return IsolationReport(
             False, f"no seccomp filter for this architecture ({os.uname().machine})", found
         )
+    return IsolationReport(True, "bubblewrap namespaces", found)
+
+
+def numpy_problem(ready: bytes) -> str | None:
+    """Why a worker's ready line is not good enough: numpy is installed here but did not import
+    in there (a library the sandbox failed to expose, say)."""
+    try:
+        imported = json.loads(ready).get("numpy")
+    except (ValueError, AttributeError):
+        return "the worker sent an unreadable ready line"
+    if numpy_dir() is not None and not imported:
+        return "numpy does not import inside the sandbox"
+    return None
+
+
+@functools.cache
+def probe_isolation(bwrap: str | None = None) -> IsolationReport:
+    """Check, once per process, that bubblewrap exists and the worker can isolate itself here.
+
+    It starts a real worker with nothing to check, so a kernel that forbids user namespaces, a
+    missing bwrap, a mount that fails or a library numpy cannot load shows up here, with the
+    reason, rather than on the first check.
+    """
+    report = static_problem(bwrap)
+    if not report.full_available:
+        return report
+    found = report.bwrap
     command, _ = worker_command(Isolation.FULL, found, {"limits": PROBE_LIMITS}, tmp_bytes=1 << 20)
     try:
         completed = subprocess.run(command, input=b"", capture_output=True, timeout=60, check=False)
@@ -322,6 +344,7 @@ def probe_isolation(bwrap: str | None = None) -> IsolationReport:
         stderr = completed.stderr.decode(errors="replace").strip().splitlines()
         reason = stderr[-1] if stderr else f"exit status {completed.returncode}"
         return IsolationReport(False, f"bubblewrap cannot build the sandbox here: {reason}", found)
-    if numpy_dir() is not None and not json.loads(ready).get("numpy"):
-        return IsolationReport(False, "numpy does not import inside the sandbox", found)
-    return IsolationReport(True, "bubblewrap namespaces", found)
+    problem = numpy_problem(ready)
+    if problem is not None:
+        return IsolationReport(False, problem, found)
+    return report

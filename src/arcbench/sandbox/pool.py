@@ -29,7 +29,10 @@ from arcbench.errors import SandboxError, SandboxUnavailableError
 from arcbench.sandbox.isolation import (
     MINIMAL_PATH,
     Isolation,
+    IsolationReport,
+    numpy_problem,
     probe_isolation,
+    static_problem,
     worker_command,
 )
 from arcbench.sandbox.outcomes import ProgramOutcome, grid_problem
@@ -126,15 +129,12 @@ class Sandbox:
         await self.aclose()
 
     async def start(self) -> None:
-        """Check the isolation and start every worker; raises `SandboxUnavailableError`."""
+        """Start every worker; raises `SandboxUnavailableError` where full isolation cannot be
+        had (the reason is found by `probe_isolation` only then, so a start costs no probe)."""
         if self.isolation is Isolation.FULL:
-            report = await asyncio.to_thread(probe_isolation, self._bwrap)
+            report = static_problem(self._bwrap)
             if not report.full_available:
-                raise SandboxUnavailableError(
-                    f"Full sandbox isolation is unavailable: {report.detail}. Install "
-                    "bubblewrap (apt-get install bubblewrap) with user namespaces enabled, "
-                    "or accept weak isolation explicitly (--sandbox weak)."
-                )
+                raise _unavailable(report)
             self._bwrap = report.bwrap
         self._idle = asyncio.Queue()
         workers = await asyncio.gather(
@@ -146,6 +146,10 @@ class Sandbox:
         failures = [w for w in workers if isinstance(w, BaseException)]
         if failures:
             await self.aclose()
+            if self.isolation is Isolation.FULL:
+                report = await asyncio.to_thread(probe_isolation, self._bwrap)
+                if not report.full_available:
+                    raise _unavailable(report) from failures[0]
             raise SandboxError(f"A sandbox worker failed to start: {failures[0]}") from failures[0]
 
     async def aclose(self) -> None:
@@ -270,6 +274,10 @@ class Sandbox:
         if not ready.startswith(b'{"ready": true'):
             await self._kill(worker)
             raise SandboxError(f"a sandbox worker did not start: {_tail(worker)}")
+        problem = numpy_problem(ready) if self.isolation is Isolation.FULL else None
+        if problem is not None:
+            await self._kill(worker)
+            raise SandboxError(f"a sandbox worker is not usable: {problem}")
         return worker
 
     async def _replace(self, worker: _Worker) -> None:
@@ -297,6 +305,14 @@ class Sandbox:
         if worker.workdir is not None:  # weak mode: the worker emptied it unless it was killed
             with contextlib.suppress(OSError, RecursionError):
                 shutil.rmtree(worker.workdir, ignore_errors=True)
+
+
+def _unavailable(report: IsolationReport) -> SandboxUnavailableError:
+    return SandboxUnavailableError(
+        f"Full sandbox isolation is unavailable: {report.detail}. Install "
+        "bubblewrap (apt-get install bubblewrap) with user namespaces enabled, "
+        "or accept weak isolation explicitly (--sandbox weak)."
+    )
 
 
 async def _drain_stderr(worker: _Worker) -> None:
