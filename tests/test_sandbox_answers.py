@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import random
+import sys
 import sysconfig
 from pathlib import Path
 from typing import Any
@@ -176,16 +177,22 @@ INVENTORY = program(
     import os, stat
     def transform(grid):
         files, outside = 0, []
-        allowed = ALLOWED
         for directory, subdirectories, names in os.walk("/"):
-            if directory == "/dev":
-                subdirectories[:] = [d for d in subdirectories if d != "pts"]
+            if directory == "/":
+                subdirectories[:] = [d for d in subdirectories if d not in ("proc", "sys", "dev")]
             for name in names:
                 path = os.path.join(directory, name)
-                if not stat.S_ISREG(os.stat(path, follow_symlinks=False).st_mode):
+                try:
+                    if not stat.S_ISREG(os.stat(path, follow_symlinks=False).st_mode):
+                        continue
+                except OSError:
                     continue
                 files += 1
-                if not path.startswith(allowed) and not LIBRARY(name):
+                if path.startswith(NUMPY):
+                    continue
+                if "/site-packages/" in path or "/dist-packages/" in path:
+                    outside.append(path)
+                elif not path.startswith(OTHERS) and not LIBRARY(name):
                     outside.append(path)
         raise RuntimeError(f"{files} files; outside: {sorted(outside)[:20]} ({len(outside)})")
     """
@@ -193,33 +200,32 @@ INVENTORY = program(
 
 
 def test_a_program_sees_only_the_interpreter_the_standard_library_and_numpy() -> None:
-    """Every regular file a program can find is part of the standard library (its site-packages
-    directory excepted), numpy, the interpreter, or a shared library."""
-    stdlib = sysconfig.get_path("stdlib")
+    """Every regular file a program can find is part of numpy, of the standard library outside
+    its site-packages directory, the interpreter, or a shared library."""
     numpy_dir = os.path.dirname(numpy.__file__)
-    allowed = (
-        f"{stdlib}/",
-        f"{numpy_dir}/",
-        f"{numpy_dir}.libs/",
-        os.path.realpath(os.sys.executable),
-    )
-    code = INVENTORY.replace("ALLOWED", repr(allowed)).replace(
-        "LIBRARY(name)", "('.so' in name and name.startswith(('lib', 'ld-')))"
+    stdlib = sysconfig.get_path("stdlib")
+    code = (
+        INVENTORY.replace("NUMPY", repr((f"{numpy_dir}/", f"{numpy_dir}.libs/")))
+        .replace("OTHERS", repr((f"{stdlib}/", os.path.realpath(sys.executable))))
+        .replace("LIBRARY(name)", "('.so' in name and name.startswith(('lib', 'ld-')))")
     )
     with SyncSandbox(workers=1) as sandbox:
         [outcome] = sandbox.check(code, [[[0]]], timeout_s=60)
-    message = outcome.message or ""
-    files = int(message.removeprefix("RuntimeError: ").split()[0])
-    assert files > 1000, message
-    assert message.endswith("outside: [] (0)"), message
-    inside_site = program(
-        f"""
-        import os
-        def transform(grid):
-            raise RuntimeError(sorted(os.listdir({os.path.dirname(numpy_dir)!r})))
-        """
-    )
-    with SyncSandbox(workers=1) as sandbox:
-        [outcome] = sandbox.check(inside_site, [[[0]]])
+        [[proc, sys_dir]] = sandbox.check(
+            "import os\ndef transform(grid):\n"
+            "    return [[len(os.listdir('/proc')), int(os.path.exists('/sys'))]]\n",
+            [[[0]]],
+        )[0].grid or [[-1, -1]]
+        message = outcome.message or ""
+        files = int(message.removeprefix("RuntimeError: ").split()[0])
+        assert files > 1000, message
+        assert message.endswith("outside: [] (0)"), message
+        assert (proc, sys_dir) == (0, 0)  # /proc and /sys, left out of the walk, hold nothing
+        site = os.path.dirname(numpy_dir)
+        listing = (
+            "import os\n"
+            f"def transform(grid):\n    raise RuntimeError(sorted(os.listdir({site!r})))\n"
+        )
+        [outcome] = sandbox.check(listing, [[[0]]])
     visible = {"numpy", "numpy.libs"} & set(os.listdir(os.path.dirname(numpy_dir)))
     assert outcome.message == f"RuntimeError: {sorted(visible)}"
