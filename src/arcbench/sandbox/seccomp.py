@@ -198,14 +198,17 @@ class _Program:
         return bytes(out)
 
 
-def _deny_unless(program: _Program, nr: int, arg: int, allowed: tuple[int, ...]) -> None:
-    """EPERM for system call `nr` unless the low 32 bits of argument `arg` are in `allowed`."""
-    program.jump(_JEQ, nr, 0, len(allowed) + 3)
+def _by_value(
+    program: _Program, nr: int, arg: int, values: tuple[int, ...], *, listed: int, other: int
+) -> None:
+    """For system call `nr`: action `listed` when the low 32 bits of argument `arg` are one of
+    `values`, action `other` when not."""
+    program.jump(_JEQ, nr, 0, len(values) + 3)
     program.load(_arg_low(arg))
-    for position, value in enumerate(allowed):
-        program.jump(_JEQ, value, len(allowed) - position, 0)
-    program.ret(_ERRNO | errno.EPERM)
-    program.ret(_ALLOW)
+    for position, value in enumerate(values):
+        program.jump(_JEQ, value, len(values) - position, 0)
+    program.ret(other)
+    program.ret(listed)
 
 
 def _deny_flags(program: _Program, nr: int, arg: int, mask: int, code: int) -> None:
@@ -214,27 +217,6 @@ def _deny_flags(program: _Program, nr: int, arg: int, mask: int, code: int) -> N
     program.load(_arg_low(arg))
     program.jump(_JSET, mask, 0, 1)
     program.ret(_ERRNO | code)
-    program.ret(_ALLOW)
-
-
-def _deny_values(program: _Program, nr: int, arg: int, values: tuple[int, ...]) -> None:
-    """EPERM for system call `nr` when the low 32 bits of argument `arg` are in `values`."""
-    program.jump(_JEQ, nr, 0, len(values) + 3)
-    program.load(_arg_low(arg))
-    for position, value in enumerate(values):
-        program.jump(_JEQ, value, len(values) - position, 0)
-    program.ret(_ALLOW)
-    program.ret(_ERRNO | errno.EPERM)
-
-
-def _only_families(program: _Program, nr: int) -> None:
-    """EAFNOSUPPORT for a socket (or socket pair) of any family but Unix, IPv4 and IPv6."""
-    families = (AF_UNIX, AF_INET, AF_INET6)
-    program.jump(_JEQ, nr, 0, len(families) + 3)
-    program.load(_arg_low(0))
-    for position, family in enumerate(families):
-        program.jump(_JEQ, family, len(families) - position, 0)
-    program.ret(_ERRNO | errno.EAFNOSUPPORT)
     program.ret(_ALLOW)
 
 
@@ -273,14 +255,17 @@ def build_filter(machine: str | None = None) -> bytes | None:
     # own load otherwise, so the accumulator still holds the call's number for the next one.
     _deny_flags(program, numbers["clone"], 0, NEW_NAMESPACES, errno.EPERM)
     _deny_flags(program, numbers["unshare"], 0, NEW_NAMESPACES, errno.EPERM)
-    _only_families(program, numbers["socket"])
-    _only_families(program, numbers["socketpair"])
-    _deny_values(program, numbers["ioctl"], 1, (TIOCSTI, TIOCLINUX))
-    for name in ("prlimit64", "sched_setaffinity", "sched_setparam", "sched_setscheduler"):
-        _deny_unless(program, numbers[name], 0, (0,))  # pid 0: the caller itself
-    _deny_unless(program, numbers["sched_setattr"], 0, (0,))
+    eperm, no_family = _ERRNO | errno.EPERM, _ERRNO | errno.EAFNOSUPPORT
+    for name in ("socket", "socketpair"):
+        families = (AF_UNIX, AF_INET, AF_INET6)
+        _by_value(program, numbers[name], 0, families, listed=_ALLOW, other=no_family)
+    _by_value(program, numbers["ioctl"], 1, (TIOCSTI, TIOCLINUX), listed=eperm, other=_ALLOW)
+    itself = ("prlimit64", "sched_setaffinity", "sched_setparam", "sched_setscheduler")
+    for name in (*itself, "sched_setattr"):  # pid 0: the caller itself
+        _by_value(program, numbers[name], 0, (0,), listed=_ALLOW, other=eperm)
     _own_priority_only(program, numbers["setpriority"])
-    _deny_unless(program, numbers["personality"], 0, (PERSONALITY_QUERY, 0))
+    query = (PERSONALITY_QUERY, 0)
+    _by_value(program, numbers["personality"], 0, query, listed=_ALLOW, other=eperm)
     program.ret(_ALLOW)
     program.label("eperm")
     program.ret(_ERRNO | errno.EPERM)
