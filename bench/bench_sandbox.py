@@ -57,9 +57,7 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-async def throughput(
-    checks: int, inputs: list[list[list[list[int]]]]
-) -> tuple[float, int, float]:
+async def throughput(checks: int, inputs: list[list[list[list[int]]]]) -> tuple[float, int, float]:
     cpu_before = cpu_seconds()
     async with Sandbox("full") as sandbox:
         warm = [sandbox.check(PROGRAMS[0], inputs[0]) for _ in range(20)]
