@@ -6,13 +6,23 @@ resumed run would retry for ever."""
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
+import signal
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from arcbench.sandbox import Sandbox, SyncSandbox
-from sandboxing import GRID, assert_still_works, full_isolation, program  # noqa: F401
+from arcbench.sandbox import Sandbox, SandboxError, SyncSandbox
+from sandboxing import (  # noqa: F401
+    GRID,
+    assert_still_works,
+    descendants,
+    full_isolation,
+    program,
+)
 
 pytestmark = pytest.mark.usefixtures("full_isolation")
 
@@ -151,3 +161,31 @@ def test_a_program_that_kills_its_worker_twice_is_an_error_of_its_own() -> None:
     assert "broke the sandbox worker" in statuses[2]
     assert after == [str(GRID)]
     assert replaced >= 2
+
+
+def test_a_pool_whose_worker_cannot_be_replaced_fails_the_check_then_recovers(
+    tmp_path: Path,
+) -> None:
+    """A worker killed from outside (as the OOM killer would), while bubblewrap has gone: the
+    check fails with SandboxError instead of waiting for a worker that never comes, and once
+    bubblewrap is back the pool starts a worker again."""
+    bwrap = tmp_path / "bwrap"
+    found = shutil.which("bwrap")
+    assert found is not None
+    shutil.copy2(found, bwrap)
+    identity = "def transform(grid):\n    return grid\n"
+    with SyncSandbox("full", workers=1, bwrap=str(bwrap)) as pool:
+        assert pool.check(identity, [GRID])[0].grid == GRID
+        bwrap.rename(tmp_path / "away")
+        [worker] = list(pool.sandbox._all)
+        doomed = [worker.process.pid, *descendants(worker.process.pid)]
+        for pid in doomed:
+            os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while any(descendants(pid) or os.path.exists(f"/proc/{pid}/cmdline") for pid in doomed[1:]):
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        with pytest.raises(SandboxError, match="failed twice"):
+            pool.check(identity, [GRID])
+        (tmp_path / "away").rename(bwrap)
+        assert pool.check(identity, [GRID])[0].grid == GRID

@@ -111,7 +111,9 @@ class Sandbox:
         self.stats = SandboxStats()
         self._size = workers or (os.cpu_count() or 1) + 1
         self._bwrap = bwrap
-        self._idle: asyncio.Queue[_Worker] | None = None
+        self._idle: asyncio.Queue[_Worker | None] | None = None
+        """Idle workers; None stands for a slot whose replacement failed to start, started
+        again by the next check that takes it (so no check waits for a worker that is gone)."""
         self._all: set[_Worker] = set()
         self._command_prefix: list[str] | None = None
         self._closed = False
@@ -199,6 +201,12 @@ class Sandbox:
         budget = count * (timeout + 2.0) + 10.0
         payload = json.dumps(request).encode() + b"\n"
         worker = await self._idle.get()
+        if worker is None:
+            try:
+                worker = await self._spawn()
+            except BaseException:
+                self._idle.put_nowait(None)
+                raise
         reusable = False
         try:
             reply = await asyncio.wait_for(self._exchange(worker, payload), budget)
@@ -285,7 +293,11 @@ class Sandbox:
         if self._closed or self._idle is None:
             return
         self.stats.workers_replaced += 1
-        self._idle.put_nowait(await self._spawn())
+        fresh: _Worker | None = None
+        try:
+            fresh = await self._spawn()
+        finally:
+            self._idle.put_nowait(fresh)
 
     async def _kill(self, worker: _Worker) -> None:
         self._all.discard(worker)
