@@ -428,3 +428,42 @@ def test_the_sandbox_is_the_same_for_root_and_for_a_user() -> None:
     for probe, expected in REFUSED.items():
         if probe in as_user:
             assert as_user[probe] == expected, probe
+
+
+def test_attributes_and_times_of_the_scratch_directories_do_not_carry_over(
+    sandbox: SyncSandbox,
+) -> None:
+    """A program owns its /tmp and /dev/shm, so it can set their extended attributes, a default
+    ACL, their times and their mode: each is a message to the next program, and each is undone."""
+    look = program(
+        """
+        import os
+        def transform(grid):
+            seen = []
+            for directory in ("/tmp", "/dev/shm"):
+                info = os.stat(directory)
+                seen.append((info.st_atime_ns, info.st_mtime_ns, oct(info.st_mode),
+                             sorted(os.listxattr(directory))))
+            raise RuntimeError(seen)
+        """
+    )
+    attack = program(
+        """
+        import os, struct
+        ACL = struct.pack("<I", 2) + b"".join(
+            struct.pack("<HHI", tag, 7, 0xFFFFFFFF) for tag in (0x01, 0x04, 0x20)
+        )
+        def transform(grid):
+            for directory in ("/tmp", "/dev/shm"):
+                os.setxattr(directory, "user.message", b"from an earlier program")
+                os.setxattr(directory, "system.posix_acl_default", ACL)
+                os.utime(directory, ns=(123456789, 987654321))
+                os.chmod(directory, 0o700)
+            return [[len(os.listxattr("/tmp")), len(os.listxattr("/dev/shm"))]]
+        """
+    )
+    before = sandbox.check(look, [GRID])[0].message
+    assert before is not None
+    assert "[]" in before  # no attribute to begin with
+    assert sandbox.check(attack, [GRID])[0].grid == [[2, 2]]
+    assert sandbox.check(look, [GRID])[0].message == before

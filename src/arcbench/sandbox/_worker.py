@@ -199,6 +199,9 @@ def scratch_dirs() -> list[str]:
     return [workdir()] if CONFIG.get("weak") else [workdir(), "/dev/shm"]
 
 
+ROOT_TIMES: dict[str, tuple[int, int]] = {}
+"""(atime, mtime) of the sandbox's /tmp and /dev/shm as mounted: restored after every check,
+since a program may set them (to carry a message to the next one)."""
 KEPT: dict[str, str | None] = {}
 """Top-level entries of the program's /tmp that belong to a Python installation under /tmp:
 name -> symlink target, or None for a read-only bind mount (which a program cannot remove)."""
@@ -252,7 +255,8 @@ def mount_scratch() -> None:
     options = f"size={int(CONFIG['tmp_bytes'])},nr_inodes={int(limits['tmp_files'])},mode=1777"
     underneath = os.open("/tmp", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     names = os.listdir(f"/proc/self/fd/{underneath}")
-    mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, options)
+    scratch = MS_NOSUID | MS_NODEV | MS_NOATIME  # reading changes nothing a later check sees
+    mount("tmpfs", "/tmp", "tmpfs", scratch, options)
     for name in names:
         source, target = f"/proc/self/fd/{underneath}/{name}", f"/tmp/{name}"
         if os.path.islink(source):
@@ -267,7 +271,10 @@ def mount_scratch() -> None:
         remount_read_only(target)
         KEPT[name] = None
     os.close(underneath)
-    mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, options)
+    mount("tmpfs", "/dev/shm", "tmpfs", scratch, options)
+    for directory in ("/tmp", "/dev/shm"):
+        info = os.stat(directory)
+        ROOT_TIMES[directory] = (info.st_atime_ns, info.st_mtime_ns)
     remount_read_only("/dev")
 
 
@@ -322,12 +329,12 @@ def clear_directory(directory: str) -> bool:
     every process of the check is gone, so nothing changes underneath.
     """
     with contextlib.suppress(OSError):
-        os.chmod(directory, TMP_MODE if directory in ("/tmp", "/dev/shm") else 0o700)
+        os.chmod(directory, scratch_mode(directory))
     try:
         descriptor = os.open(directory, DIRECTORY_FLAGS)
     except OSError:
         return False
-    top_kept = frozenset(KEPT) if directory == "/tmp" and not CONFIG.get("weak") else frozenset()
+    top_kept = kept_names(directory)
     stack: list[tuple[str, list[str]]] = [("", remove_files(descriptor, top_kept))]
     try:
         while stack:
@@ -355,9 +362,19 @@ def clear_directory(directory: str) -> bool:
     finally:
         os.close(descriptor)
     try:
+        reset_root(directory)
         return not set(os.listdir(directory)) - top_kept
     except OSError:
         return False
+
+
+def reset_root(directory: str) -> None:
+    """Undo what a program can do to a scratch directory itself: its extended attributes (user
+    attributes, ACLs) and, in full isolation, its times."""
+    for name in os.listxattr(directory, follow_symlinks=False):
+        os.removexattr(directory, name, follow_symlinks=False)
+    if directory in ROOT_TIMES:
+        os.utime(directory, ns=ROOT_TIMES[directory], follow_symlinks=False)
 
 
 def remove_files(descriptor: int, kept: frozenset[str]) -> list[str]:
@@ -403,8 +420,35 @@ def clean_up() -> bool:
     """Empty every scratch directory; False when the worker must not be used again."""
     clean = restore_kept_links()
     for directory in scratch_dirs():  # every one, even after a failure
-        clean = clear_directory(directory) and clean
+        clean = (untouched(directory) or clear_directory(directory)) and clean
     return clean
+
+
+def untouched(directory: str) -> bool:
+    """Whether a scratch directory is as the last cleanup left it (the usual case: most programs
+    write no file), in a stat, a listing and a list of extended attributes."""
+    try:
+        info = os.stat(directory, follow_symlinks=False)
+        times = (info.st_atime_ns, info.st_mtime_ns)
+        return (
+            info.st_mode & 0o7777 == scratch_mode(directory)
+            and ROOT_TIMES.get(directory, times) == times
+            and set(os.listdir(directory)) == kept_names(directory)
+            and not os.listxattr(directory, follow_symlinks=False)
+        )
+    except OSError:
+        return False
+
+
+def scratch_mode(directory: str) -> int:
+    """The mode a scratch directory must have: sticky and world-writable for the sandbox's own
+    /tmp and /dev/shm, private for weak mode's directory on the host."""
+    return TMP_MODE if directory in ("/tmp", "/dev/shm") and not CONFIG.get("weak") else 0o700
+
+
+def kept_names(directory: str) -> frozenset[str]:
+    """What a cleanup leaves in a scratch directory: the installation's entries in /tmp."""
+    return frozenset(KEPT) if directory == "/tmp" and not CONFIG.get("weak") else frozenset()
 
 
 def kill_everything_else() -> None:
