@@ -13,9 +13,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import orjson
 import pytest
 
 from arcbench.sandbox import Sandbox, SandboxError, SyncSandbox
+from conftest import cli_env, run_cli
+from fakeserver import FakeServer
 from sandboxing import (  # noqa: F401
     GRID,
     assert_still_works,
@@ -23,6 +26,7 @@ from sandboxing import (  # noqa: F401
     full_isolation,
     program,
 )
+from taskdata import write_json
 
 pytestmark = pytest.mark.usefixtures("full_isolation")
 
@@ -34,7 +38,10 @@ LOOK = program(
         return [[len(os.listdir("/tmp")), len(os.listdir("/dev/shm")), int(mode == 0o1777)]]
     """
 )
-FILES = 10_000
+FLIP_TASK = {
+    "train": [{"input": [[1, 0]], "output": [[0, 1]]}],
+    "test": [{"input": [[2, 0]], "output": [[0, 2]]}],
+}
 
 
 @pytest.fixture(scope="module")
@@ -189,3 +196,29 @@ def test_a_pool_whose_worker_cannot_be_replaced_fails_the_check_then_recovers(
             pool.check(identity, [GRID])
         (tmp_path / "away").rename(bwrap)
         assert pool.check(identity, [GRID])[0].grid == GRID
+
+
+def test_resume_does_not_retry_a_program_that_kills_its_worker(
+    fake_server: FakeServer, tmp_path: Path
+) -> None:
+    """Through the CLI: the program's record is final (its outcome says what it did), so a
+    resumed run asks the model for nothing and checks nothing again."""
+    dataset = write_json(tmp_path / "task.json", {"killer01": FLIP_TASK})
+    fake_server.reply_text = (
+        "```python\nimport os\ndef transform(grid):\n    os.kill(os.getppid(), 9)\n```"
+    )
+    args = ["codegen", "--model", "LOCAL_0", "--base-url", fake_server.url, "-d", str(dataset)]
+    args += ["--run-name", "killer", "--attempts", "1", "--sandbox", "weak"]
+    first = run_cli(*args, env=cli_env(), timeout=300)
+    assert first.returncode == 0, first.stderr
+    [record] = [
+        orjson.loads(line) for line in Path("runs/killer/results.jsonl").read_bytes().splitlines()
+    ]
+    assert record["error"] is None
+    assert {r["status"] for r in record["train_results"]} == {"error"}
+    assert "broke the sandbox worker" in record["train_results"][0]["detail"]
+    asked = len(fake_server.chat_requests)
+    again = run_cli(*args, env=cli_env(), timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert len(fake_server.chat_requests) == asked
+    assert Path("runs/killer/results.jsonl").read_bytes().count(b"\n") == 1
