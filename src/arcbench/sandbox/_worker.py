@@ -6,11 +6,14 @@ arcbench checkout is not even visible in there).
 
 Protocol, one JSON object per line:
 
+- worker -> arcbench (stdout), once set up: `{"ready": true, "numpy": bool}` (whether numpy
+  imported);
 - arcbench -> worker (stdin): `{"id": n, "code": str, "inputs": [json-text, ...], "timeout": s}`
 - worker -> arcbench (stdout): `{"id": n, "results": [result, ...]}`, one result per input, each
   `{"status": "ok", "output": value}`, `{"status": "wrong", "reason": str}`,
   `{"status": "error", "message": str, "traceback": str}` or `{"status": "timeout"}`, all with
-  `"seconds"`.
+  `"seconds"`; plus `"retire": true` when the worker could not clean up after the program and
+  exits instead of taking another check.
 
 Everything the child sends is produced by untrusted code and is treated as such: the worker only
 parses it (guarded) and forwards plain JSON; arcbench validates grids itself. The worker defends
@@ -31,9 +34,10 @@ itself and the next checks:
   and forge the results of later checks.
 - The child gets fresh copies of the inputs (parsed from JSON text), hard resource limits, only
   its result pipe and a capture pipe for stdout/stderr, and an empty working directory. After the
-  check the directory is emptied without recursion and without following links, whatever the
-  program did to it (deep nesting, no permissions, many files, symlink loops); if anything
-  remains, the worker asks to be replaced rather than hand it to the next program.
+  check the directory (and /dev/shm) is emptied without recursion and without following links,
+  whatever the program did to it (deep nesting, no permissions, many files, symlink loops), and
+  the directories' own attributes and times are restored; if anything remains, the worker asks
+  to be replaced rather than hand it to the next program.
 - In weak mode (no namespaces) it is a child subreaper instead, and kills its descendants by
   walking `/proc/self/task/*/children`.
 """
