@@ -95,21 +95,68 @@ def augment_tasks(
                 version = next_version[task.id]
                 next_version[task.id] = version + 1
                 variants.append(
-                    variant.model_copy(
-                        update={
-                            "version": version,
-                            "provenance": Provenance(
-                                signed_by=[plan.author],
-                                parent_version=task.version,
-                                transforms=[t.id for t in transforms],
-                                color_map=list(color.mapping) if color else None,
-                                created_by=plan.author,
-                                created_at=created_at,
-                            ),
-                        }
-                    )
+                    with_provenance(variant, task, transforms, plan.author, created_at, version)
                 )
     return AugmentResult(variants, duplicates)
+
+
+def derive_variant(
+    parent: Task,
+    transforms: Sequence[Transform],
+    author: str,
+    created_at: str,
+    *,
+    existing: Sequence[Task] = (),
+) -> Task:
+    """`parent` through `transforms`, recording how it was made (its version is left unset:
+    whoever stores it numbers it). What the web app's "Save as variation" stores.
+
+    A chain that gives back the parent, or one of the `existing` versions, makes nothing new
+    and raises `TransformError`.
+    """
+    variant = apply_transforms(parent, transforms)
+    key = content_key(variant)
+    for same in (parent, *existing):
+        if content_key(same) == key:
+            raise TransformError(
+                f"task {parent.label}: {'+'.join(t.id for t in transforms) or 'no transform'} "
+                f"gives the same grids as {same.label}; nothing new to save"
+            )
+    return with_provenance(variant, parent, transforms, author, created_at, None)
+
+
+def with_provenance(
+    variant: Task,
+    parent: Task,
+    transforms: Sequence[Transform],
+    author: str,
+    created_at: str,
+    version: int | None,
+) -> Task:
+    """`variant` as version `version` of `parent`, made by `author` through `transforms`.
+
+    `color_map` is the net effect of the chain's colour permutations (symmetries and pair
+    moves leave colours alone), or None when the chain has none.
+    """
+    mappings = [t.mapping for t in transforms if isinstance(t, ColorPermutation)]
+    color_map: list[int] | None = None
+    if mappings:
+        color_map = list(range(10))
+        for mapping in mappings:
+            color_map = [mapping[c] for c in color_map]
+    return variant.model_copy(
+        update={
+            "version": version,
+            "provenance": Provenance(
+                signed_by=[author],
+                parent_version=parent.version,
+                transforms=[t.id for t in transforms],
+                color_map=color_map,
+                created_by=author,
+                created_at=created_at,
+            ),
+        }
+    )
 
 
 def _color_for(plan: AugmentPlan, seed_key: str) -> ColorPermutation | None:

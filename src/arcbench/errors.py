@@ -8,10 +8,12 @@ to do next. Anything else reaching the boundary is a bug and keeps its traceback
     ├── DataError                 task data cannot be used
     │   ├── DatasetNotFoundError  a dataset spec names nothing that exists
     │   ├── TaskFileError         a file is not JSON or not a recognised shape
-    │   └── TaskValidationError   a task breaks a rule (grid size, cell value, missing pair…)
+    │   ├── TaskValidationError   a task breaks a rule (grid size, cell value, missing pair…)
+    │   └── AnswerUnknownError    a test input without a known output cannot be checked
     ├── SandboxError              the sandbox itself broke (a misbehaving program is an outcome)
     │   └── SandboxUnavailableError  full isolation cannot be set up here and weak was not asked for
     ├── SelectionError            --task-ids / --tasks / --shard / --max-tasks cannot be satisfied
+    │   └── TaskNotFoundError     no task (or version, or test input) has the given id
     ├── TransformError            a transform id or colour map is malformed or does not apply
     ├── ResultsFileError          a results file is missing or damaged before its last line
     ├── ReportError               runs that cannot be scored together (they share tasks)
@@ -64,6 +66,11 @@ class TaskValidationError(DataError):
     """A task breaks a rule of the ARC format; the message names file, task, pair and rule."""
 
 
+class AnswerUnknownError(DataError):
+    """A test input's output is not in the data, so an answer to it can be neither checked nor
+    revealed."""
+
+
 class SandboxError(ArcbenchError):
     """The program sandbox failed (a worker would not start or kept dying), not a program."""
 
@@ -74,6 +81,10 @@ class SandboxUnavailableError(SandboxError):
 
 class SelectionError(ArcbenchError):
     """A task selection (ids, range, shard, maximum) is malformed or selects an unknown task."""
+
+
+class TaskNotFoundError(SelectionError):
+    """No task of the dataset has the given id, version or test input."""
 
 
 class TransformError(ArcbenchError):

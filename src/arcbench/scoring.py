@@ -116,6 +116,32 @@ def is_correct(prediction: Grid | None, answer: Grid | None) -> bool | None:
     return prediction is not None and prediction == answer
 
 
+@dataclass(frozen=True)
+class GridComparison:
+    """How far a candidate grid is from the answer: what a person solving a task is told.
+
+    `distance` is the share of cells that differ when the shapes match (0.0 is the answer), and
+    1.0 when they do not: a wrong shape is as far as a grid can be.
+    """
+
+    correct: bool
+    distance: float
+    shape_match: bool
+
+
+def compare_grids(candidate: Grid, answer: Grid) -> GridComparison:
+    """Compare a candidate with the answer, cell by cell (both are valid, rectangular grids)."""
+    if len(candidate) != len(answer) or len(candidate[0]) != len(answer[0]):
+        return GridComparison(correct=False, distance=1.0, shape_match=False)
+    cells = len(answer) * len(answer[0])
+    differing = sum(
+        a != b
+        for row, answer_row in zip(candidate, answer, strict=True)
+        for a, b in zip(row, answer_row, strict=True)
+    )
+    return GridComparison(correct=differing == 0, distance=differing / cells, shape_match=True)
+
+
 def score_tasks(
     tasks: Sequence[Task],
     submissions: Mapping[tuple[TaskKey, int], Sequence[Grid | None]],

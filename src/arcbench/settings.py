@@ -14,16 +14,28 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from arcbench.datasets import DEFAULT_DATASET
 from arcbench.errors import ConfigError
 
 ENV_PREFIX = "ARCBENCH_"
 ENV_FILE = ".env"
+
+
+_CONFIG = SettingsConfigDict(
+    env_prefix=ENV_PREFIX,
+    env_file=ENV_FILE,
+    env_file_encoding="utf-8",
+    extra="ignore",  # .env also holds provider keys and other tools' variables
+    validate_default=True,
+)
+
+RUNS_DIR = Path("runs")
 
 
 class Settings(BaseSettings):
@@ -33,19 +45,13 @@ class Settings(BaseSettings):
     them all with their meaning.
     """
 
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX,
-        env_file=ENV_FILE,
-        env_file_encoding="utf-8",
-        extra="ignore",  # .env also holds provider keys and other tools' variables
-        validate_default=True,
-    )
+    model_config = _CONFIG
 
     models_file: Path | None = Field(
         None, description="models.toml to use instead of ./models.toml."
     )
-    dataset: str = Field("arc-agi-2/evaluation", description="Default --dataset.")
-    out: Path = Field(Path("runs"), description="Directory that holds run directories.")
+    dataset: str = Field(DEFAULT_DATASET, description="Default --dataset.")
+    out: Path = Field(RUNS_DIR, description="Directory that holds run directories.")
     max_concurrent: int = Field(4, ge=1, description="Requests in flight at once.")
     attempts: int = Field(2, ge=1, description="Attempts per test input (ARC Prize: 2).")
     temperature: float | None = Field(None, ge=0, description="Sampling temperature.")
@@ -92,15 +98,51 @@ class Settings(BaseSettings):
         return SecretStr(value) if value else None
 
 
+class WebSettings(BaseSettings):
+    """Options of `arcbench serve-ui`, each also read from `ARCBENCH_X` (see `.env.example`).
+
+    The secrets are `SecretStr`, so a repr or a log line never shows them.
+    """
+
+    model_config = _CONFIG
+
+    host: str = Field("127.0.0.1", min_length=1, description="Address to listen on.")
+    port: int = Field(8765, ge=0, le=65535, description="Port to listen on (0: any free port).")
+    dataset: str = Field(DEFAULT_DATASET, description="Dataset shown first.")
+    data_dir: Path = Field(Path("data"), description="Directory of the store, arcbench.db.")
+    runs: Path = Field(RUNS_DIR, description="Directory that holds run directories.")
+    token: SecretStr | None = Field(
+        None, description="Access token every request must carry; required off loopback."
+    )
+    admin_token: SecretStr | None = Field(
+        None, description="Token that makes a session an admin (may delete anyone's entries)."
+    )
+    session_secret: SecretStr | None = Field(
+        None, description="Key that signs session cookies; else one kept in the data directory."
+    )
+
+
 def load_settings(**flags: Any) -> Settings:
     """Settings with the CLI's `flags` applied on top; flags that are None were not given.
 
     Raises `ConfigError` naming the option and its variable when a value is invalid (values are
     not echoed: `.env` may hold secrets next to the settings).
     """
+    return _build(Settings, flags)
+
+
+def load_web_settings(**flags: Any) -> WebSettings:
+    """`WebSettings` with the CLI's `flags` applied on top, as `load_settings` does."""
+    return _build(WebSettings, flags)
+
+
+_Built = TypeVar("_Built", bound=BaseSettings)
+
+
+def _build(cls: type[_Built], flags: dict[str, Any]) -> _Built:
     given = {name: value for name, value in flags.items() if value is not None}
     try:
-        return Settings(**given)
+        return cls(**given)
     except UnicodeDecodeError:
         raise ConfigError(f"{ENV_FILE} is not UTF-8 text: save it as UTF-8") from None
     except ValidationError as exc:

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from arcbench import __version__
-from arcbench.cli import codegen, merge, models, report, store, tasks, traces
+from arcbench.cli import codegen, merge, models, report, serve, store, tasks, traces
 
 app = typer.Typer(
     name="arcbench",
@@ -30,6 +30,7 @@ app.add_typer(tasks.app, name="tasks")
 app.add_typer(models.app, name="models")
 app.command("merge")(merge.merge)
 app.add_typer(store.app, name="store")
+app.command("serve-ui")(serve.serve_ui)
 
 _debug = False
 

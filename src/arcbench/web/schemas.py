@@ -1,0 +1,174 @@
+"""The JSON the web app's API reads and writes: every request and response as a pydantic model.
+
+These models are the API's contract (FastAPI publishes them at `/openapi.json`) and its first
+line of defence: a body that does not fit (a grid that is not an ARC grid, a float where a
+count belongs, a name with control characters, too many transforms) is refused with 422 before
+any handler runs. Test outputs have no field in any task response: only `AnswerOut` carries one.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from arcbench.tasks import Grid, Task
+
+MAX_TRANSFORMS = 32
+"""Transforms in one chain; far more than anyone composes by hand, few enough to apply at once."""
+
+Name = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=40, pattern=r"^[^\x00-\x1f\x7f]+$"
+    ),
+]
+"""A display name: 1-40 printable characters (shown as text, never as HTML)."""
+
+TaskId = Annotated[
+    str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^/\\\x00-\x1f\x7f]+$")
+]
+TransformId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+DatasetSpec = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
+Version = Annotated[int, Field(strict=True, ge=1)]
+
+
+class _In(BaseModel):
+    """Request bodies: unknown fields are refused, so a typo is an error, not a silent no-op."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class DatasetOut(BaseModel):
+    spec: str
+    bundled: bool
+
+
+class DatasetsOut(BaseModel):
+    default: str = Field(description="The dataset to show first.")
+    datasets: list[DatasetOut]
+
+
+class TaskSummaryOut(BaseModel):
+    id: str
+    versions: list[int | None] = Field(description="Version numbers; null is the original task.")
+    train: int = Field(description="Train pairs of the first version.")
+    test: int = Field(description="Test inputs of the first version.")
+
+
+class TaskListOut(BaseModel):
+    dataset: str
+    tasks: list[TaskSummaryOut]
+
+
+class PairOut(BaseModel):
+    input: Grid
+    output: Grid
+
+
+class TestInputOut(BaseModel):
+    """A test input without its output: checking and revealing are separate requests."""
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    input: Grid
+    answer_known: bool = Field(description="Whether the output is known (can be checked).")
+
+
+class TaskOut(BaseModel):
+    id: str
+    version: int | None
+    dataset: str
+    transforms: list[str] = Field(description="The chain applied to the version, in order.")
+    train: list[PairOut]
+    test: list[TestInputOut]
+
+    @classmethod
+    def of(cls, task: Task, dataset: str, transforms: list[str]) -> TaskOut:
+        return cls(
+            id=task.id,
+            version=task.version,
+            dataset=dataset,
+            transforms=transforms,
+            train=[PairOut(input=p.input, output=p.output) for p in task.train],
+            test=[
+                TestInputOut(input=t.input, answer_known=t.output is not None) for t in task.test
+            ],
+        )
+
+
+class CheckIn(_In):
+    test_index: Annotated[int, Field(strict=True, ge=0, le=999)]
+    grid: Grid
+
+
+class CheckOut(BaseModel):
+    correct: bool
+    distance: float = Field(description="Share of differing cells; 1.0 when the shapes differ.")
+    shape_match: bool
+
+
+class AnswerOut(BaseModel):
+    test_index: int
+    output: Grid
+
+
+class SessionIn(_In):
+    name: Name
+    admin_token: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+
+class SessionOut(BaseModel):
+    name: str | None = Field(description="The display name, or null before one is set.")
+    admin: bool = False
+
+
+class VersionOut(BaseModel):
+    """One version of a task: the original, a version of the dataset, or a stored variation."""
+
+    task_id: str
+    version: int | None
+    source: Literal["dataset", "store"]
+    parent_version: int | None = None
+    transforms: list[str] = Field(default_factory=list)
+    color_map: list[int] | None = None
+    created_by: str | None = None
+    created_at: str | None = None
+    signed_by: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, task: Task, source: Literal["dataset", "store"]) -> VersionOut:
+        made = task.provenance
+        if made is None:
+            return cls(task_id=task.id, version=task.version, source=source)
+        return cls(
+            task_id=task.id,
+            version=task.version,
+            source=source,
+            parent_version=made.parent_version,
+            transforms=made.transforms,
+            color_map=made.color_map,
+            created_by=made.created_by,
+            created_at=made.created_at,
+            signed_by=made.signed_by,
+        )
+
+
+class VariationsOut(BaseModel):
+    versions: list[VersionOut]
+
+
+class VariationIn(_In):
+    task_id: TaskId
+    dataset: DatasetSpec
+    version: Version | None = Field(description="The parent's version; null for the original.")
+    transforms: Annotated[list[TransformId], Field(min_length=1, max_length=MAX_TRANSFORMS)]
+
+
+class VariationSavedOut(BaseModel):
+    variation: VersionOut
+    added: bool = Field(description="False: an identical variation existed and was signed.")
+
+
+class ErrorOut(BaseModel):
+    detail: str

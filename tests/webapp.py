@@ -1,0 +1,151 @@
+"""The arcbench web app on a free loopback port, for tests.
+
+`AppServer` runs the app `arcbench serve-ui` serves (`create_app`) under real uvicorn in a
+background thread, so API tests speak real HTTP to it. `ServeProcess` runs the real command in a
+subprocess (what the browser tests and the command's own tests use) and reads the address it
+prints.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from fastapi import FastAPI
+
+from arcbench.web.app import AppConfig, create_app
+from arcbench.web.static import static_dir
+from conftest import cli_env
+from taskdata import TASK_A, TASK_B, write_json
+
+TASK_C: dict[str, Any] = {
+    "train": [
+        {"input": [[1, 2, 0]], "output": [[0, 2, 1]]},
+        {"input": [[3, 0, 0]], "output": [[0, 0, 3]]},
+        {"input": [[4, 4, 0]], "output": [[0, 4, 4]]},
+    ],
+    "test": [{"input": [[5, 0, 6]], "output": [[6, 0, 5]]}, {"input": [[7, 8, 0]]}],
+}
+"""Reverse each row: three train pairs (for reordering) and a test input without an answer."""
+
+
+def write_tasks(directory: Path) -> Path:
+    """A dataset directory with tasks `aaa` (A), `bbb` (B) and `ccc` (C)."""
+    for name, task in (("aaa", TASK_A), ("bbb", TASK_B), ("ccc", TASK_C)):
+        write_json(directory / f"{name}.json", task)
+    return directory
+
+
+def app_config(tmp_path: Path, **changes: Any) -> AppConfig:
+    """A config over `write_tasks(tmp_path / 'tasks')`, with its data directory in `tmp_path`."""
+    tasks = write_tasks(tmp_path / "tasks")
+    fields: dict[str, Any] = {
+        "default_dataset": str(tasks),
+        "extra_datasets": (str(tasks),),
+        "data_dir": tmp_path / "data",
+        "runs_dir": tmp_path / "runs",
+        "static_dir": static_dir(),
+        "session_key": b"test-session-key-0123456789",
+    }
+    fields.update(changes)
+    return AppConfig(**fields)
+
+
+class AppServer:
+    """`create_app(config)` served by uvicorn on 127.0.0.1 in a background thread."""
+
+    def __init__(self, config: AppConfig) -> None:
+        self.config = config
+        self.app: FastAPI = create_app(config)
+        self._socket = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
+        self._server = uvicorn.Server(
+            uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off")
+        )
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
+        )
+
+    def __enter__(self) -> AppServer:
+        self._thread.start()
+        while not self._server.started:
+            if not self._thread.is_alive():
+                raise RuntimeError("the web app did not start")
+            threading.Event().wait(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.app.state.feed.stopping = True
+        self._server.should_exit = True
+        self._thread.join(15)
+        self._socket.close()
+
+    def client(self, **kwargs: Any) -> httpx.Client:
+        """A client that acts like the app's own page: same origin on every request."""
+        headers = {"origin": self.url, **kwargs.pop("headers", {})}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30, **kwargs)
+
+
+class ServeProcess:
+    """`arcbench serve-ui --port 0 --no-open ARGS…` in a subprocess; `url` is what it printed."""
+
+    def __init__(self, *args: str, cwd: Path, env: dict[str, str] | None = None) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "arcbench", "serve-ui", "--port", "0", "--no-open", *args],
+            cwd=cwd,
+            env=env or cli_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        lines: queue.Queue[str] = queue.Queue()
+        assert self.process.stdout is not None
+        stdout = self.process.stdout
+        threading.Thread(target=lambda: [lines.put(line) for line in stdout], daemon=True).start()
+        self.lines = lines
+        self.url = ""
+
+    def start(self, timeout: float = 60) -> ServeProcess:
+        """Wait for the address line; raise with the command's stderr if it exits first."""
+        try:
+            first = self.lines.get(timeout=timeout)
+        except queue.Empty:
+            self.stop()
+            raise RuntimeError("serve-ui printed no address") from None
+        if "http://" not in first:
+            self.stop()
+            raise RuntimeError(f"serve-ui said {first!r}; stderr: {self.stderr()}")
+        self.url = first.split()[1].split("?")[0].rstrip("/")
+        self.address = first.split()[1]
+        return self
+
+    def stderr(self) -> str:
+        self.process.wait(30)
+        assert self.process.stderr is not None
+        return self.process.stderr.read()
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGINT)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(30)
+        return self.process.returncode
+
+    def __enter__(self) -> ServeProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
