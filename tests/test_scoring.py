@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from arcbench.scoring import is_correct, score_solved, score_tasks
+import pytest
+
+from arcbench.scoring import (
+    GridComparison,
+    compare_grids,
+    is_correct,
+    score_solved,
+    score_tasks,
+)
 from arcbench.tasks import Pair, Task, TestPair
 
 
@@ -46,3 +54,14 @@ def test_score_from_solved_outputs() -> None:
     assert score.score == (0.5 + 1) / 2
     assert score.as_dict()["outputs_solved"] == 2
     assert score_solved({}, set()).score == 0.0
+
+
+def test_grid_comparison_is_the_share_of_differing_cells() -> None:
+    assert compare_grids([[1, 2], [3, 4]], [[1, 2], [3, 4]]) == GridComparison(True, 0.0, True)
+    assert compare_grids([[1, 2], [3, 5]], [[1, 2], [3, 4]]) == GridComparison(False, 0.25, True)
+    assert compare_grids([[0, 0], [0, 0]], [[1, 2], [3, 4]]) == GridComparison(False, 1.0, True)
+
+
+@pytest.mark.parametrize("candidate", [[[1, 2]], [[1], [2]], [[1, 2, 0], [3, 4, 0]]])
+def test_a_grid_of_another_shape_is_as_far_as_can_be(candidate: list[list[int]]) -> None:
+    assert compare_grids(candidate, [[1, 2], [3, 4]]) == GridComparison(False, 1.0, False)

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from arcbench.augment import derive_variant
 from arcbench.errors import TransformError
 from arcbench.tasks import Pair, Task, TestPair
 from arcbench.transforms import (
@@ -175,3 +176,38 @@ def test_bad_transform_ids_and_inapplicable_transforms() -> None:
         SwapPair(0, 0).apply_task(task)
     with pytest.raises(TransformError, match="is not an order of its 1 train pairs"):
         ReorderTrain((1, 0)).apply_task(task)
+
+
+def test_a_derived_variant_records_its_parent_chain_and_net_colour_map() -> None:
+    parent = Task(
+        id="t",
+        version=3,
+        train=[Pair(input=[[1, 2]], output=[[2, 1]])],
+        test=[TestPair(input=[[3, 0]], output=[[0, 3]])],
+    )
+    chain = [parse_transform(t) for t in ("color:0213456789", "rot90", "color:0312456789")]
+    variant = derive_variant(parent, chain, "ada", "2026-01-01T00:00:00+00:00")
+    assert variant.content() == apply_transforms(parent, chain).content()
+    assert variant.version is None
+    made = variant.provenance
+    assert made is not None
+    assert made.parent_version == 3
+    assert made.transforms == ["color:0213456789", "rot90", "color:0312456789"]
+    assert made.color_map == [0, 1, 3, 2, 4, 5, 6, 7, 8, 9]  # 1->2->1, 2->1->3, 3->3->2
+    assert (made.created_by, made.signed_by) == ("ada", ["ada"])
+    assert apply_to_grid([[1, 2, 3]], [ColorPermutation(tuple(made.color_map))]) == (
+        apply_to_grid([[1, 2, 3]], chain[::2])
+    )
+
+
+def test_a_variant_equal_to_its_parent_or_a_sibling_is_refused() -> None:
+    parent = Task(
+        id="t",
+        train=[Pair(input=[[1, 1]], output=[[1, 1]])],
+        test=[TestPair(input=[[2, 2]], output=[[2, 2]])],
+    )
+    with pytest.raises(TransformError, match="gives the same grids as t; nothing new"):
+        derive_variant(parent, [parse_transform("flip_h")], "ada", "now")
+    sibling = apply_transforms(parent, [parse_transform("rot90")]).model_copy(update={"version": 1})
+    with pytest.raises(TransformError, match="same grids as t@1"):
+        derive_variant(parent, [parse_transform("transpose")], "ada", "now", existing=[sibling])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import signal
 import socket
 import subprocess
@@ -111,7 +112,10 @@ class ServeProcess:
         lines: queue.Queue[str] = queue.Queue()
         assert self.process.stdout is not None
         stdout = self.process.stdout
-        threading.Thread(target=lambda: [lines.put(line) for line in stdout], daemon=True).start()
+        self._reader = threading.Thread(
+            target=lambda: [lines.put(line) for line in stdout], daemon=True
+        )
+        self._reader.start()
         self.lines = lines
         self.url = ""
 
@@ -122,19 +126,22 @@ class ServeProcess:
         except queue.Empty:
             self.stop()
             raise RuntimeError("serve-ui printed no address") from None
-        if "http://" not in first:
+        found = re.search(r"http://\S+", first)
+        if found is None:
             self.stop()
             raise RuntimeError(f"serve-ui said {first!r}; stderr: {self.stderr()}")
-        self.url = first.split()[1].split("?")[0].rstrip("/")
-        self.address = first.split()[1]
+        self.address = found.group()
+        self.url = self.address.split("?")[0].rstrip("/")
         return self
 
     def stderr(self) -> str:
+        """What the command wrote to stderr (once it has exited)."""
         self.process.wait(30)
         assert self.process.stderr is not None
         return self.process.stderr.read()
 
     def stop(self) -> int:
+        """Ctrl+C, as a person stops it; its exit status."""
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGINT)
             try:
@@ -142,6 +149,10 @@ class ServeProcess:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(30)
+        self._reader.join(5)
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
         return self.process.returncode
 
     def __enter__(self) -> ServeProcess:

@@ -130,7 +130,7 @@ def find_version(
     for found in task_versions(dataset, task_id, stored):
         if found.task.version == version:
             return found.task
-    label = "the original" if version is None else f"version {version}"
+    label = "original" if version is None else f"version {version}"
     raise TaskNotFoundError(
         f"task {task_id} has no {label} in dataset {dataset.spec} or the variation store; "
         "the versions list shows which exist"

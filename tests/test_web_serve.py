@@ -1,0 +1,100 @@
+"""`arcbench serve-ui` as a user runs it: a real process, its address, its refusals, Ctrl+C."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from conftest import cli_env, run_cli
+from webapp import ServeProcess, write_tasks
+
+
+def test_it_serves_the_page_the_api_and_the_chosen_dataset(tmp_path: Path) -> None:
+    tasks = write_tasks(tmp_path / "tasks")
+    with ServeProcess("--dataset", str(tasks), "--data-dir", "store", cwd=tmp_path) as app:
+        assert app.url.startswith("http://127.0.0.1:")
+        with httpx.Client(base_url=app.url) as http:
+            page = http.get("/")
+            assert page.status_code == 200
+            assert '<script type="module" src="js/main.js">' in page.text
+            assert http.get("/favicon.svg").headers["content-type"].startswith("image/svg")
+            assert http.get("/js/api.js").headers["content-type"].startswith("text/javascript")
+            assert http.get("/api/datasets").json()["default"] == str(tasks)
+            assert [t["id"] for t in http.get("/api/tasks").json()["tasks"]] == [
+                "aaa",
+                "bbb",
+                "ccc",
+            ]
+    assert (tmp_path / "store" / "session_secret").stat().st_mode & 0o777 == 0o600
+
+
+def test_ctrl_c_stops_it_promptly_even_with_a_live_stream_open(tmp_path: Path) -> None:
+    app = ServeProcess("--dataset", str(write_tasks(tmp_path / "tasks")), cwd=tmp_path).start()
+    opened = threading.Event()
+
+    def listen() -> None:
+        try:
+            with httpx.stream("GET", f"{app.url}/api/events", timeout=30) as stream:
+                for _ in stream.iter_lines():
+                    opened.set()
+        except httpx.HTTPError:
+            pass
+
+    threading.Thread(target=listen, daemon=True).start()
+    assert opened.wait(20)
+    stopped_at = time.monotonic()
+    assert app.stop() == 0
+    assert time.monotonic() - stopped_at < 10
+    assert app.process.stdout is not None
+
+
+def test_listening_beyond_loopback_without_a_token_is_refused(tmp_path: Path) -> None:
+    result = run_cli("serve-ui", "--host", "0.0.0.0", "--no-open", "--port", "0")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "arcbench: error: refusing to listen on 0.0.0.0 without an access token: anyone who "
+        "can reach it could read and change the store. Give --token TOKEN (or set "
+        "ARCBENCH_TOKEN), or listen on 127.0.0.1"
+    )
+
+
+def test_with_a_token_it_listens_beyond_loopback_and_asks_for_it(tmp_path: Path) -> None:
+    tasks = str(write_tasks(tmp_path / "tasks"))
+    env = cli_env(ARCBENCH_TOKEN="t0k-e9")
+    with ServeProcess("--host", "0.0.0.0", "--dataset", tasks, cwd=tmp_path, env=env) as app:
+        assert app.address.endswith("/?token=t0k-e9")
+        url = app.url.replace("0.0.0.0", "127.0.0.1")
+        with httpx.Client(base_url=url) as http:
+            assert http.get("/api/tasks").status_code == 401
+            entered = http.get("/?token=t0k-e9", follow_redirects=True)
+            assert entered.status_code == 200
+            assert http.get("/api/tasks").status_code == 200
+
+
+def test_a_port_in_use_is_one_clear_line(tmp_path: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = run_cli("serve-ui", "--no-open", "--port", str(port))
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"arcbench: error: cannot listen on 127.0.0.1:{port}")
+    assert "give another --port" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--dataset", "no/such/place"], "dataset 'no/such/place' not found"),
+        (["--port", "70000"], "--port / ARCBENCH_PORT"),
+    ],
+)
+def test_bad_options_are_one_clear_line(args: list[str], says: str) -> None:
+    result = run_cli("serve-ui", "--no-open", *args)
+    assert result.returncode == 2
+    assert says in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
