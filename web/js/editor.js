@@ -302,6 +302,5 @@ export class OutputEditor {
       selection: this.selection.rect,
       cursor: document.activeElement === this.canvas ? this.cursor : null,
     });
-    this.canvas.dataset.grid = JSON.stringify(this.grid);
   }
 }

@@ -40,6 +40,7 @@ export function drawGrid(canvas, grid, cell, marks = {}) {
   canvas.dataset.rows = rows;
   canvas.dataset.cols = cols;
   canvas.dataset.cell = cell;
+  canvas.dataset.grid = JSON.stringify(grid);
   const ctx = canvas.getContext("2d");
   ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
   // One pixel per cell, scaled up without smoothing, then the lines on top: three calls

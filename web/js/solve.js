@@ -131,7 +131,7 @@ export function createSolver({ view, onNumbers }) {
     const input = source.grid;
     const output = editor.grid;
     const cell = fitCell(Math.max(input.length, output.length), input[0].length + output[0].length,
-      state.area.width, state.area.height, 6, 36);
+      state.area.width, state.area.height, 6, 56);
     source.show(input, cell);
     editor.setCell(cell);
     $("#test-input-shape").textContent = `${input.length}×${input[0].length}`;

@@ -10,11 +10,11 @@ function shape(grid) { return `${grid.length}×${grid[0].length}`; }
 
 /** The cell size that fits every pair (input, arrow, output) into `width`. */
 export function trainCell(task, width) {
-  let cell = 28;
+  let cell = 40;
   for (const pair of task.train) {
     const rows = Math.max(pair.input.length, pair.output.length);
     const cols = pair.input[0].length + pair.output[0].length;
-    cell = Math.min(cell, fitCell(rows, cols, width - ARROW - 8, PAIR_MAX_HEIGHT, 2, 28));
+    cell = Math.min(cell, fitCell(rows, cols, width - ARROW - 8, PAIR_MAX_HEIGHT, 2, 40));
   }
   return cell;
 }
