@@ -7,6 +7,11 @@ import sys
 import venv
 from pathlib import Path
 
+import httpx
+
+from conftest import cli_env
+from webapp import ServeProcess
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -33,6 +38,8 @@ def test_wheel_installs_and_runs_outside_the_checkout(tmp_path: Path) -> None:
     env_dir = tmp_path / "venv"
     venv.create(env_dir, system_site_packages=True, with_pip=False)
     python = env_dir / "bin" / "python"
+    # The installed copy only: a PYTHONPATH pointing at a checkout would shadow it.
+    outside = {k: v for k, v in cli_env().items() if k != "PYTHONPATH"}
     subprocess.run(
         [
             sys.executable,
@@ -55,10 +62,13 @@ def test_wheel_installs_and_runs_outside_the_checkout(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         cwd=tmp_path,
+        env=outside,
     ).stdout
     assert where.startswith(str(env_dir)), where
     script = env_dir / "bin" / "arcbench"
-    result = subprocess.run([script, "--help"], capture_output=True, text=True, cwd=tmp_path)
+    result = subprocess.run(
+        [script, "--help"], capture_output=True, text=True, cwd=tmp_path, env=outside
+    )
     assert result.returncode == 0, result.stderr
     assert "tasks" in result.stdout
     listed = subprocess.run(
@@ -66,6 +76,7 @@ def test_wheel_installs_and_runs_outside_the_checkout(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         cwd=tmp_path,
+        env=outside,
     )
     assert listed.returncode == 0, listed.stderr
     assert listed.stdout.count('"id"') == 400
@@ -80,6 +91,23 @@ def test_wheel_installs_and_runs_outside_the_checkout(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         cwd=tmp_path,
+        env=outside,
         check=False,
     )
     assert prompts.stdout.strip() == "True", prompts.stderr
+    # The web app's front end ships inside the wheel and is served from there.
+    static = subprocess.run(
+        [python, "-c", "from arcbench.web.static import static_dir; print(static_dir())"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=outside,
+        check=False,
+    )
+    assert static.stdout.strip() == str(Path(where.strip()).parent / "web_static"), static.stderr
+    with ServeProcess(cwd=tmp_path, env=outside, command=[str(script)]) as app:
+        page = httpx.get(f"{app.url}/")
+        assert page.status_code == 200
+        assert "js/main.js" in page.text
+        for asset in ("/js/main.js", "/js/editor.js", "/style.css", "/favicon.svg"):
+            assert httpx.get(f"{app.url}{asset}").status_code == 200, asset

@@ -99,9 +99,19 @@ class AppServer:
 class ServeProcess:
     """`arcbench serve-ui --port 0 --no-open ARGS…` in a subprocess; `url` is what it printed."""
 
-    def __init__(self, *args: str, cwd: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        *args: str,
+        cwd: Path,
+        env: dict[str, str] | None = None,
+        command: list[str] | None = None,
+    ) -> None:
+        """`command` runs instead of `python -m arcbench` (an installed console script)."""
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "arcbench", "serve-ui", "--port", "0", "--no-open", *args],
+            [
+                *(command or [sys.executable, "-m", "arcbench"]),
+                *("serve-ui", "--port", "0", "--no-open", *args),
+            ],
             cwd=cwd,
             env=env or cli_env(),
             stdout=subprocess.PIPE,
