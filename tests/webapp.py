@@ -12,7 +12,6 @@ import os
 import queue
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -24,6 +23,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from arcbench.web.app import AppConfig, create_app
+from arcbench.web.server import bind
 from arcbench.web.static import static_dir
 from conftest import cli_env
 from taskdata import TASK_A, TASK_B, write_json
@@ -67,7 +67,7 @@ class AppServer:
     def __init__(self, config: AppConfig) -> None:
         self.config = config
         self.app: FastAPI = create_app(config)
-        self._socket = socket.create_server(("127.0.0.1", 0))
+        self._socket = bind("127.0.0.1", 0)
         self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
         self._server = uvicorn.Server(
             uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off")
