@@ -15,3 +15,4 @@ bench:
 	python bench/bench_sandbox.py
 	python bench/bench_runner.py
 	python bench/bench_store.py
+	python bench/bench_web.py
