@@ -26,19 +26,11 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from webapp import ServeProcess
+from webapp import CHROMIUM, CHROMIUM_ARGS, ServeProcess
 
 API_GOAL_MS = 20.0
 RENDER_GOAL_MS = 50.0
 TASKS = ("3631a71a", "264363fd")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -85,9 +77,7 @@ def measure_page(url: str, switches: int) -> tuple[list[float], list[float]]:
     render: list[float] = []
     switch: list[float] = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1440, "height": 900})
         page.goto(f"{url}/#dataset=arc-agi-1/training&task={TASKS[1]}")
         shown = wait_ready(page, 0)

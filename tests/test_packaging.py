@@ -56,53 +56,33 @@ def test_wheel_installs_and_runs_outside_the_checkout(tmp_path: Path) -> None:
         capture_output=True,
         timeout=300,
     )
-    where = subprocess.run(
-        [python, "-c", "import arcbench; print(arcbench.__file__)"],
-        check=True,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=outside,
-    ).stdout
-    assert where.startswith(str(env_dir)), where
     script = env_dir / "bin" / "arcbench"
-    result = subprocess.run(
-        [script, "--help"], capture_output=True, text=True, cwd=tmp_path, env=outside
-    )
+
+    def installed(*command: str | Path) -> subprocess.CompletedProcess[str]:
+        """Run a program of the virtualenv outside the checkout, without PYTHONPATH."""
+        return subprocess.run(
+            command, capture_output=True, text=True, cwd=tmp_path, env=outside, check=False
+        )
+
+    where = installed(python, "-c", "import arcbench; print(arcbench.__file__)").stdout
+    assert where.startswith(str(env_dir)), where
+    result = installed(script, "--help")
     assert result.returncode == 0, result.stderr
     assert "tasks" in result.stdout
-    listed = subprocess.run(
-        [script, "tasks", "list", "--dataset", "arc-agi-1/evaluation", "--json"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=outside,
-    )
+    listed = installed(script, "tasks", "list", "--dataset", "arc-agi-1/evaluation", "--json")
     assert listed.returncode == 0, listed.stderr
     assert listed.stdout.count('"id"') == 400
     # The prompt templates ship inside the wheel.
-    prompts = subprocess.run(
-        [
-            python,
-            "-c",
-            "from arcbench.prompts import template_text as t; "
-            "print(all(t(n) for n in ('traces', 'codegen', 'codegen_repair')))",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=outside,
-        check=False,
+    prompts = installed(
+        python,
+        "-c",
+        "from arcbench.prompts import template_text as t; "
+        "print(all(t(n) for n in ('traces', 'codegen', 'codegen_repair')))",
     )
     assert prompts.stdout.strip() == "True", prompts.stderr
     # The web app's front end ships inside the wheel and is served from there.
-    static = subprocess.run(
-        [python, "-c", "from arcbench.web.static import static_dir; print(static_dir())"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=outside,
-        check=False,
+    static = installed(
+        python, "-c", "from arcbench.web.static import static_dir; print(static_dir())"
     )
     assert static.stdout.strip() == str(Path(where.strip()).parent / "web_static"), static.stderr
     with ServeProcess(cwd=tmp_path, env=outside, command=[str(script)]) as app:

@@ -21,17 +21,8 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_play
 from arcbench.tasks import Task
 from arcbench.transforms import apply_transforms, parse_chain
 from taskdata import TASK_A
-from webapp import ServeProcess, write_tasks
+from webapp import CHROMIUM, CHROMIUM_ARGS, ServeProcess, write_tasks
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 Grid = list[list[int]]
 
 

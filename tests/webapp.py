@@ -28,6 +28,17 @@ from arcbench.web.static import static_dir
 from conftest import cli_env
 from taskdata import TASK_A, TASK_B, write_json
 
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+"""Debian's Chromium, as Playwright drives it here (never a downloaded browser)."""
+
 TASK_C: dict[str, Any] = {
     "train": [
         {"input": [[1, 2, 0]], "output": [[0, 2, 1]]},

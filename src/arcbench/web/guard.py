@@ -133,8 +133,11 @@ class Guard:
         rest = urlencode([(k, v) for k, v in query if k != TOKEN_PARAM])
         target = scope["path"] + (f"?{rest}" if rest else "")
         response = RedirectResponse(target, status_code=303)
+        # Lax, not Strict: a link to the app from elsewhere (a chat, a mail) opens it. Nothing a
+        # cross-site request can send changes anything: changes need the same Origin and the
+        # session cookie, which is Strict.
         response.set_cookie(
-            ACCESS_COOKIE, self.rules.token_digest(), httponly=True, samesite="strict", path="/"
+            ACCESS_COOKIE, self.rules.token_digest(), httponly=True, samesite="lax", path="/"
         )
         return response
 

@@ -138,20 +138,8 @@ class VersionOut(BaseModel):
 
     @classmethod
     def of(cls, task: Task, source: Literal["dataset", "store"]) -> VersionOut:
-        made = task.provenance
-        if made is None:
-            return cls(task_id=task.id, version=task.version, source=source)
-        return cls(
-            task_id=task.id,
-            version=task.version,
-            source=source,
-            parent_version=made.parent_version,
-            transforms=made.transforms,
-            color_map=made.color_map,
-            created_by=made.created_by,
-            created_at=made.created_at,
-            signed_by=made.signed_by,
-        )
+        made = task.provenance.model_dump() if task.provenance else {}
+        return cls(task_id=task.id, version=task.version, source=source, **made)
 
 
 class VariationsOut(BaseModel):
