@@ -350,13 +350,12 @@ def test_transform_save_a_variation_and_see_it_live_in_a_second_browser(
     ada.click("#chain-undo")
     view = ready(ada, view)
 
-    ada.click("#save-variation")  # not signed in yet: asks for a name first
+    ada.click("#save-variation")  # not signed in yet: asks for a name, then saves
     expect(ada.locator("#sign-in-dialog")).to_be_visible()
     ada.fill("#sign-in-name", "ada")
     ada.click("#sign-in-form button[type=submit]")
-    expect(ada.locator("#toast")).to_have_text("Signed in as ada")
-    ada.click("#save-variation")
     expect(ada.locator("#toast")).to_have_text("Saved as version 1.")
+    expect(ada.locator("#user-name")).to_have_text("ada")
     ready(ada, view)
     expect(ada.locator("#task-title")).to_have_text("aaa · version 1")
     expect(ada.locator("#chain li")).to_have_text(["none: the task as stored"])

@@ -23,6 +23,7 @@ export function createSolver({ view, onNumbers }) {
     revealed: new Set(),
     hideDistance: localStorage.getItem("arcbench.hideDistance") === "1",
     asked: 0,
+    edits: 0,
     timer: 0,
     shape: "",
     area: { width: 600, height: 400 },
@@ -138,6 +139,7 @@ export function createSolver({ view, onNumbers }) {
   }
 
   function changed(grid) {
+    state.edits += 1;
     state.drafts.set(state.testIndex, grid);
     const shape = `${grid.length}×${grid[0].length}`;
     if (shape !== state.shape) {
@@ -157,18 +159,22 @@ export function createSolver({ view, onNumbers }) {
       distanceValue.textContent = state.task && !answerKnown() ? "no answer known" : "–";
       return;
     }
-    state.timer = setTimeout(() => check().then(showDistance, () => {}), delay);
+    state.timer = setTimeout(() => check().then(({ result, current }) => {
+      if (current) showDistance(result);
+    }, () => {}), delay);
   }
 
+  /** Check the output as it is now; `current` says whether it is still the latest check of
+   * the grid still shown (a newer edit or check makes an answer stale). */
   async function check() {
     const asked = ++state.asked;
+    const edit = state.edits;
     const where = view();
     const result = await api.check(where.taskId, where, state.testIndex, editor.grid);
-    return asked === state.asked ? result : null;
+    return { result, current: asked === state.asked && edit === state.edits };
   }
 
   function showDistance(result) {
-    if (!result) return;
     const percent = (result.distance * 100).toFixed(1);
     distanceValue.textContent = result.shape_match
       ? `${result.distance.toFixed(3)} · ${percent}% of cells differ`
@@ -184,9 +190,10 @@ export function createSolver({ view, onNumbers }) {
 
   async function submit() {
     if (!state.task || !answerKnown()) return;
+    clearTimeout(state.timer);
     try {
-      const result = await check();
-      if (!result) return;
+      const { result, current } = await check();
+      if (!current) return;
       if (!state.hideDistance) showDistance(result);
       if (result.correct) setVerdict("✓ Correct", "correct");
       else if (!result.shape_match) setVerdict("✗ Not correct: the size differs", "wrong");
