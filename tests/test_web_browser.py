@@ -284,6 +284,13 @@ def test_task_navigation_search_numbers_and_datasets(
     view = ready(page, view)
     expect(page.locator("#task-title")).not_to_have_text("ccc")
 
+    page.evaluate("location.hash = location.hash.replace(/task=[^&]*/, 'task=aaa')")
+    view = ready(page, view)  # the address changed, the page followed without a reload
+    expect(page.locator("#task-title")).to_have_text("aaa")
+    page.go_back()
+    view = ready(page, view)
+    expect(page.locator("#task-title")).not_to_have_text("aaa")
+
     page.select_option("#dataset", "arc-agi-1/training")
     view = ready(page, view)
     expect(position).to_have_text("1 / 400")

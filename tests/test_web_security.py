@@ -292,3 +292,9 @@ def test_security_headers_on_every_response(server: AppServer) -> None:
             assert "frame-ancestors 'none'" in policy
             assert headers["x-content-type-options"] == "nosniff"
         assert http.get("/api/tasks").headers["cache-control"] == "no-store"
+        page = http.get("/js/main.js")
+        assert page.headers["cache-control"] == "no-cache"
+        assert (
+            http.get("/js/main.js", headers={"if-none-match": page.headers["etag"]}).status_code
+            == 304
+        )

@@ -21,6 +21,7 @@ const state = {
   numbers: false,
   ticket: 0,
   trainWidth: 400,
+  datasets: [],
 };
 
 const view = () => ({
@@ -215,6 +216,20 @@ document.addEventListener("keydown", (event) => {
   if (used) event.preventDefault();
 });
 
+// A fragment typed into the address bar, or the browser's back and forward, opens that view.
+window.addEventListener("hashchange", () => {
+  const wanted = readLocation();
+  if (!wanted.task) return;
+  const offered = state.datasets.some((d) => d.spec === wanted.dataset);
+  if (offered && wanted.dataset !== state.dataset) {
+    tasks.setDatasets(state.datasets, wanted.dataset);
+    openDataset(wanted.dataset, wanted).catch(failed);
+  } else if (wanted.task !== state.taskId || wanted.version !== state.version ||
+    wanted.transforms.join("+") !== state.transforms.join("+")) {
+    openTask(wanted.task, wanted.version, wanted.transforms);
+  }
+});
+
 let resizeTimer = 0;
 window.addEventListener("resize", () => {
   clearTimeout(resizeTimer);
@@ -226,6 +241,7 @@ window.addEventListener("resize", () => {
 async function start() {
   const [datasets] = await Promise.all([api.datasets(), session.load()]);
   const wanted = readLocation();
+  state.datasets = datasets.datasets;
   const spec = datasets.datasets.some((d) => d.spec === wanted.dataset) ? wanted.dataset : datasets.default;
   tasks.setDatasets(datasets.datasets, spec);
   await openDataset(spec, wanted);

@@ -14,8 +14,8 @@ In order:
    Content-Length or streamed. Otherwise 413, before the app reads any of it.
 
 Every response also gets headers that keep the page to its own scripts and styles (a
-Content-Security-Policy without inline scripts), forbid framing and MIME sniffing, and stop
-API answers from being cached.
+Content-Security-Policy without inline scripts), forbid framing and MIME sniffing, stop API
+answers from being cached, and make the browser revalidate the front end's files.
 """
 
 from __future__ import annotations
@@ -202,13 +202,14 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
 
 
 def _with_security_headers(scope: Scope, send: Send) -> Send:
-    api = scope["path"].startswith("/api/")
+    """Add the security headers, and say how to cache: API answers never (they change with
+    the store), the front end's files only after asking whether they changed (an upgraded
+    install must not mix old and new modules)."""
+    caching = b"no-store" if scope["path"].startswith("/api/") else b"no-cache"
 
     async def sending(message: Message) -> None:
         if message["type"] == "http.response.start":
-            extra = list(_SECURITY_HEADERS)
-            if api:
-                extra.append((b"cache-control", b"no-store"))
+            extra = [*_SECURITY_HEADERS, (b"cache-control", caching)]
             message = {**message, "headers": [*message.get("headers", []), *extra]}
         await send(message)
 
