@@ -135,9 +135,12 @@ export function createTransformPanel({ onChain, onSave }) {
     show(shown) {
       task = shown;
       order.value = shown.train.map((_, i) => i + 1).join(",");
-      swapTrain.replaceChildren(...shown.train.map((_, i) => el("option", { value: String(i), text: `pair ${i + 1}` })));
+      swapTrain.replaceChildren(...shown.train.map((_, i) => el("option", { value: String(i), text: String(i + 1) })));
       swapTest.replaceChildren(...shown.test.map((t, i) =>
-        el("option", { value: String(i), text: `test ${i + 1}`, disabled: !t.answer_known })));
+        el("option", {
+          value: String(i), text: String(i + 1), disabled: !t.answer_known,
+          title: t.answer_known ? null : "Its answer is unknown",
+        })));
       const swappable = shown.test.some((t) => t.answer_known);
       $("#swap-button").disabled = !swappable;
       $("#swap-note").hidden = swappable;
