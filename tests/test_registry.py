@@ -14,7 +14,7 @@ from arcbench.registry import (
     openrouter_entry,
     resolve_api_key,
 )
-from arcbench.settings import Settings, load_settings
+from arcbench.settings import Settings, WebSettings, load_settings
 
 REPO = Path(__file__).resolve().parents[1]
 SECRET = "sk-or-v1-registry-secret-0123456789"
@@ -230,6 +230,7 @@ def test_an_invalid_setting_is_one_line_naming_flag_and_variable(
 def test_env_example_lists_every_setting_and_the_openrouter_key() -> None:
     text = (REPO / ".env.example").read_text()
     listed = set(re.findall(r"^# (ARCBENCH_[A-Z_]+)=", text, re.MULTILINE))
-    expected = {f"ARCBENCH_{name.upper()}" for name in Settings.model_fields}
+    fields = {*Settings.model_fields, *WebSettings.model_fields}
+    expected = {f"ARCBENCH_{name.upper()}" for name in fields}
     assert listed == expected
     assert "# OPENROUTER_API_KEY=" in text
