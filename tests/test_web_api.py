@@ -213,11 +213,23 @@ def test_invalid_check_bodies_are_422(client: httpx.Client, body: Any) -> None:
     assert all({"loc", "msg", "type"} == set(p) for p in problems)
 
 
-def test_a_body_that_is_not_json_is_422(client: httpx.Client) -> None:
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b"{not json", 422),
+        (b"\xff\xfe", 422),
+        (b'{"test_index": 0, "grid": [[1e999]]}', 422),
+        (b"[" * 30_000 + b"]" * 30_000, 400),  # nested too deep for the parser
+        (b'{"test_index": 0, "grid": ' + b"[" * 20_000 + b"]" * 20_000 + b"}", 400),
+    ],
+)
+def test_a_body_that_is_not_json_is_refused_not_a_crash(
+    client: httpx.Client, body: bytes, status: int
+) -> None:
     response = client.post(
-        "/api/tasks/aaa/check", content=b"{not json", headers={"content-type": "application/json"}
+        "/api/tasks/aaa/check", content=body, headers={"content-type": "application/json"}
     )
-    assert response.status_code == 422
+    assert response.status_code == status
 
 
 def test_checking_a_missing_test_input_or_one_without_answer(client: httpx.Client) -> None:
