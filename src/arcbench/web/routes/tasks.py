@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from arcbench.catalog import known_output, version_numbers
 from arcbench.datasets import BUNDLED_SPECS
@@ -26,6 +26,7 @@ from arcbench.web.schemas import (
     TaskListOut,
     TaskOut,
     TaskSummaryOut,
+    as_response,
 )
 
 router = APIRouter(prefix="/api", tags=["tasks"])
@@ -90,29 +91,29 @@ def list_datasets(context: Context) -> DatasetsOut:
     )
 
 
-@router.get("/tasks")
-def list_tasks(context: Context, dataset: DatasetParam = None) -> TaskListOut:
+@router.get("/tasks", response_model=TaskListOut)
+def list_tasks(context: Context, dataset: DatasetParam = None) -> Response:
     """Every task id of a dataset with its versions (the dataset's and the stored ones)."""
     indexed = context.dataset(dataset)
     stored = context.variations.version_index()
-    return TaskListOut(
-        dataset=indexed.spec,
-        tasks=[
-            TaskSummaryOut(
+    summaries = []
+    for task_id in indexed.ids:
+        first = indexed.first(task_id)
+        summaries.append(
+            TaskSummaryOut.model_construct(
                 id=task_id,
                 versions=version_numbers(indexed, task_id, stored.get(task_id, ())),
-                train=len(indexed.first(task_id).train),
-                test=len(indexed.first(task_id).test),
+                train=len(first.train),
+                test=len(first.test),
             )
-            for task_id in indexed.ids
-        ],
-    )
+        )
+    return as_response(TaskListOut.model_construct(dataset=indexed.spec, tasks=summaries))
 
 
-@router.get("/tasks/{task_id}")
-def get_task(viewed: Viewed) -> TaskOut:
+@router.get("/tasks/{task_id}", response_model=TaskOut)
+def get_task(viewed: Viewed) -> Response:
     """A task version after `transforms`; test outputs are withheld."""
-    return TaskOut.of(viewed.task, viewed.dataset, viewed.transforms)
+    return as_response(TaskOut.of(viewed.task, viewed.dataset, viewed.transforms))
 
 
 @router.post("/tasks/{task_id}/check")
