@@ -239,7 +239,12 @@ def test_the_data_directory_is_never_served(tmp_path: Path) -> None:
         http.post("/api/session", json={"name": "ada"})
         secret = (server.config.data_dir / "session_secret").read_text().strip()
         assert secret.encode() == key
-        for path in ("/session_secret", "/data/session_secret", "/variations.json"):
+        for path in (
+            "/session_secret",
+            "/data/session_secret",
+            "/arcbench.db",
+            "/data/arcbench.db",
+        ):
             response = http.get(path)
             assert response.status_code == 404
             assert secret not in response.text

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 
 from arcbench.web.server import bind
@@ -107,3 +108,61 @@ def test_the_listening_socket_lets_asyncio_turn_nagle_off() -> None:
     with bind("127.0.0.1", 0) as sock:
         assert sock.proto == socket.IPPROTO_TCP
         assert sock.getsockname()[1] > 0
+
+
+def test_the_app_and_merge_share_the_store_and_its_changes_reach_the_page_live(
+    tmp_path: Path,
+) -> None:
+    """ARCBENCH_STORE names the database for both; a merge in another process is announced on
+    the app's event stream, and the app's own saves are in the database `store export` reads."""
+    tasks = str(write_tasks(tmp_path / "tasks"))
+    database = tmp_path / "shared" / "lab.db"
+    env = cli_env(ARCBENCH_STORE=str(database))
+    imported = tmp_path / "variations.json"
+    imported.write_bytes(
+        orjson.dumps(
+            [
+                {
+                    "task_id": "bbb",
+                    "version": 1,
+                    "train": [{"input": [[5]], "output": [[5], [5]]}],
+                    "test": [{"input": [[6]], "output": [[6], [6]]}],
+                    "signed_by": ["merge"],
+                }
+            ]
+        )
+    )
+    with ServeProcess("--dataset", tasks, cwd=tmp_path, env=env) as app:
+        events: list[str] = []
+        listening = threading.Event()
+
+        def listen() -> None:
+            with httpx.stream("GET", f"{app.url}/api/events", timeout=30) as stream:
+                for line in stream.iter_lines():
+                    if line.startswith("event: "):
+                        events.append(line)
+                        listening.set()
+                        if len(events) == 2:
+                            return
+
+        listener = threading.Thread(target=listen, daemon=True)
+        listener.start()
+        assert listening.wait(20)
+        merged = run_cli("merge", str(imported), env=env)
+        assert merged.returncode == 0, merged.stderr
+        listener.join(10)
+        assert events == ["event: variations", "event: variations"]
+        with httpx.Client(base_url=app.url, headers={"origin": app.url}) as http:
+            listed = http.get("/api/variations", params={"task_id": "bbb"}).json()["versions"]
+            assert [(v["version"], v["signed_by"]) for v in listed] == [(None, []), (1, ["merge"])]
+            http.post("/api/session", json={"name": "ada"})
+            body = {"task_id": "aaa", "dataset": tasks, "version": None, "transforms": ["rot90"]}
+            assert http.post("/api/variations", json=body).status_code == 201
+    exported = tmp_path / "exported.json"
+    result = run_cli("store", "export", "--variations", str(exported), env=env)
+    assert result.returncode == 0, result.stderr
+    assert [(e["task_id"], e["version"]) for e in orjson.loads(exported.read_bytes())] == [
+        ("bbb", 1),
+        ("aaa", 1),
+    ]
+    assert not (tmp_path / "data" / "arcbench.db").exists()

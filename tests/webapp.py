@@ -22,6 +22,7 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
+from arcbench.store import DATABASE_FILE
 from arcbench.web.app import AppConfig, create_app
 from arcbench.web.server import bind
 from arcbench.web.static import static_dir
@@ -64,6 +65,7 @@ def app_config(tmp_path: Path, **changes: Any) -> AppConfig:
         "default_dataset": str(tasks),
         "extra_datasets": (str(tasks),),
         "data_dir": tmp_path / "data",
+        "store": tmp_path / "data" / DATABASE_FILE,
         "runs_dir": tmp_path / "runs",
         "static_dir": static_dir(),
         "session_key": b"test-session-key-0123456789",

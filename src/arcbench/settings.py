@@ -38,7 +38,20 @@ _CONFIG = SettingsConfigDict(
 RUNS_DIR = Path("runs")
 
 
-class Settings(BaseSettings):
+class StoreSettings(BaseSettings):
+    """Where the trace and variation store is, shared by every command that opens it."""
+
+    model_config = _CONFIG
+
+    store: Path | None = Field(
+        None, description="The trace and variation store (unset: arcbench.store.DEFAULT_STORE)."
+    )
+    store_timeout: float | None = Field(
+        None, gt=0, description="Seconds a store change waits for another writer (busy timeout)."
+    )
+
+
+class Settings(StoreSettings):
     """Options shared by the model-calling commands (`traces`, `codegen`) and `models list`.
 
     Each field `x` is also read from `ARCBENCH_X`. `.env.example` at the repository root lists
@@ -75,12 +88,6 @@ class Settings(BaseSettings):
     )
     retry_wait_max: float = Field(60.0, ge=0, description="Longest exponential backoff wait.")
     retry_wait_jitter: float = Field(1.0, ge=0, description="Random extra wait, up to seconds.")
-    store: Path | None = Field(
-        None, description="The trace and variation store (unset: arcbench.store.DEFAULT_STORE)."
-    )
-    store_timeout: float | None = Field(
-        None, gt=0, description="Seconds a store change waits for another writer (busy timeout)."
-    )
 
     def secret(self, name: str) -> SecretStr | None:
         """The value of variable `name` from the environment, else `.env`; None if unset or empty.
@@ -98,10 +105,12 @@ class Settings(BaseSettings):
         return SecretStr(value) if value else None
 
 
-class WebSettings(BaseSettings):
+class WebSettings(StoreSettings):
     """Options of `arcbench serve-ui`, each also read from `ARCBENCH_X` (see `.env.example`).
 
-    The secrets are `SecretStr`, so a repr or a log line never shows them.
+    The store is `<data_dir>/arcbench.db` unless `store` names another file, so that the app
+    and `arcbench merge` given the same `ARCBENCH_STORE` share one database. The secrets are
+    `SecretStr`, so a repr or a log line never shows them.
     """
 
     model_config = _CONFIG
@@ -109,7 +118,9 @@ class WebSettings(BaseSettings):
     host: str = Field("127.0.0.1", min_length=1, description="Address to listen on.")
     port: int = Field(8765, ge=0, le=65535, description="Port to listen on (0: any free port).")
     dataset: str = Field(DEFAULT_DATASET, description="Dataset shown first.")
-    data_dir: Path = Field(Path("data"), description="Directory of the store, arcbench.db.")
+    data_dir: Path = Field(
+        Path("data"), description="Directory of the store (arcbench.db) and the session key."
+    )
     runs: Path = Field(RUNS_DIR, description="Directory that holds run directories.")
     token: SecretStr | None = Field(
         None, description="Access token every request must carry; required off loopback."

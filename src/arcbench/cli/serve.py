@@ -22,7 +22,11 @@ def serve_ui(
     dataset: RunDatasetOption = None,
     data_dir: Annotated[
         Path | None,
-        typer.Option("--data-dir", help="Directory of the store, arcbench.db (default data)."),
+        typer.Option(
+            "--data-dir",
+            help="Directory of the store, arcbench.db (default data; ARCBENCH_STORE names "
+            "another file), and of the session key.",
+        ),
     ] = None,
     runs: Annotated[
         Path | None,

@@ -29,6 +29,7 @@ from arcbench.errors import (
     TransformError,
     VariationNotFoundError,
 )
+from arcbench.store import DEFAULT_TIMEOUT_S, Store
 from arcbench.web.deps import Variations, WebContext
 from arcbench.web.guard import Guard, GuardRules
 from arcbench.web.live import ChangeFeed
@@ -56,12 +57,15 @@ class AppConfig:
 
     default_dataset: str
     data_dir: Path
+    store: Path
+    """The database file (`arcbench.store`), shared with `arcbench merge`."""
     runs_dir: Path
     static_dir: Path
     session_key: bytes
     extra_datasets: tuple[str, ...] = ()
     token: str | None = None
     admin_token: str | None = None
+    store_timeout: float = DEFAULT_TIMEOUT_S
 
 
 def create_app(config: AppConfig) -> FastAPI:
@@ -74,7 +78,8 @@ def create_app(config: AppConfig) -> FastAPI:
         redoc_url=None,
         openapi_url="/openapi.json",
     )
-    variation_store = Variations(config.data_dir)
+    store = Store(config.store, timeout=config.store_timeout)
+    variation_store = Variations(store)
     topics = {"variations": variation_store.counter}
     app.state.context = WebContext(
         catalog=TaskCatalog(extra_specs=config.extra_datasets),

@@ -1,4 +1,4 @@
-"""What the API's handlers depend on: the variation store, the task catalogue and the session.
+"""What the API's handlers depend on: the store, the task catalogue and the session.
 
 `Variations` is the one place in the web app that knows the store's API, so that a change of
 store touches this module only. Handlers reach everything through `WebContext`, kept on the
@@ -9,46 +9,30 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
 
 from arcbench.catalog import IndexedDataset, TaskCatalog, find_version
-from arcbench.errors import StorePermissionError, VariationNotFoundError
-from arcbench.store import VARIATIONS_FILE, Change, VariationAdded, VariationState, VariationStore
+from arcbench.store import Store, VariationAdded
 from arcbench.tasks import Task, VariantEntry
 from arcbench.web.session import COOKIE, SessionSigner, User
 
-DELETED_AT = "deleted_at"
-DELETED_BY = "deleted_by"
-
 
 class Variations:
-    """The variation store as the web app uses it: live (not deleted) versions, adding with
-    content-identical signing, soft deletion, export, and a change counter for live updates.
+    """The variation store as the web app uses it: the versions not deleted, adding with
+    content-identical signing, soft deletion, export, and the change counter that live
+    updates watch. Every call is one transaction of the shared database (`Store`), safe from
+    any thread and beside any other process (`arcbench merge`)."""
 
-    The store keeps deleted versions (their numbers are never reused); every read here leaves
-    them out.
-    """
-
-    def __init__(self, data_dir: Path) -> None:
-        self._store = VariationStore(data_dir / VARIATIONS_FILE)
+    def __init__(self, store: Store) -> None:
+        self._store = store.variations
         self._index: tuple[int, dict[str, list[int]]] | None = None
         self._index_lock = threading.Lock()
 
     def live(self, task_id: str | None = None) -> list[VariantEntry]:
         """The versions not deleted, in the order added; of one task, or of every task."""
-
-        def look(state: VariationState) -> list[VariantEntry]:
-            return [
-                VariantEntry.model_validate(raw)
-                for raw in state.entries
-                if not raw.get(DELETED_AT) and (task_id is None or raw["task_id"] == task_id)
-            ]
-
-        return self._store.file.query(look)
+        return self._store.list_variations(task_id)
 
     def version_index(self) -> dict[str, list[int]]:
         """`{task_id: [version, …]}` of the live versions, rebuilt only after a change."""
@@ -67,47 +51,16 @@ class Variations:
         return self._store.add_variation(task, username)
 
     def delete(self, task_id: str, version: int, username: str, *, admin: bool) -> None:
-        """Soft-delete a version: its creator may, and so may an admin."""
-
-        def apply(state: VariationState) -> Change[None]:
-            raw = next(
-                (
-                    raw
-                    for raw in state.entries
-                    if raw["task_id"] == task_id
-                    and raw.get("version") == version
-                    and not raw.get(DELETED_AT)
-                ),
-                None,
-            )
-            if raw is None:
-                raise VariationNotFoundError(
-                    f"no variation {task_id}@{version} in the store; it may have been deleted, "
-                    "reload the versions list"
-                )
-            creator = raw.get("created_by")
-            if not admin and creator != username:
-                raise StorePermissionError(
-                    f"only {creator!r}, who created {task_id}@{version}, or an admin may delete "
-                    f"it (you are {username!r})"
-                )
-            raw[DELETED_AT] = datetime.now(UTC).isoformat(timespec="seconds")
-            raw[DELETED_BY] = username
-            return Change(None)
-
-        self._store.file.change(apply)
+        """Soft-delete a version (its creator, or an admin); its number is never reused."""
+        self._store.delete_variation(task_id, version, username, admin=admin)
 
     def export(self) -> list[dict[str, Any]]:
         """The live versions in the variations format (`dataset.json`), as `--dataset` reads."""
-        return [entry.model_dump(mode="json") for entry in self.live()]
+        return list(self._store.export())
 
     def counter(self) -> int:
-        """A number that changes whenever the stored variations change; cheap to read often."""
-        try:
-            st = self._store.path.stat()
-        except FileNotFoundError:
-            return 0
-        return hash((st.st_ino, st.st_size, st.st_mtime_ns))
+        """A number that moves whenever the stored variations change, in any process."""
+        return self._store.revision()
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ import uvicorn
 
 from arcbench.errors import ConfigError
 from arcbench.settings import WebSettings
+from arcbench.store import DATABASE_FILE, DEFAULT_TIMEOUT_S
 from arcbench.web.app import AppConfig, create_app
 from arcbench.web.live import ChangeFeed
 from arcbench.web.session import session_key
@@ -54,6 +55,8 @@ def app_config(settings: WebSettings) -> AppConfig:
         default_dataset=settings.dataset,
         extra_datasets=(settings.dataset,),
         data_dir=settings.data_dir,
+        store=settings.store or settings.data_dir / DATABASE_FILE,
+        store_timeout=settings.store_timeout or DEFAULT_TIMEOUT_S,
         runs_dir=settings.runs,
         static_dir=static_dir(),
         session_key=session_key(secret, settings.data_dir),
