@@ -30,6 +30,7 @@ from webapp import CHROMIUM, CHROMIUM_ARGS, ServeProcess
 
 API_GOAL_MS = 20.0
 RENDER_GOAL_MS = 50.0
+GOALS = ("read a 30x30 task", "read it through 3 transforms", "check a 30x30 answer")
 TASKS = ("3631a71a", "264363fd")
 
 
@@ -125,13 +126,14 @@ def main() -> None:
         table.add_column(column, justify="left" if column == "what" else "right")
     for name, values in api:
         p95 = percentile(values, 0.95)
+        goal = name in GOALS  # the goal is for task reads and checks; the list is loaded once
         table.add_row(
             f"API: {name}",
             str(len(values)),
             f"{statistics.median(values):.1f}",
             f"{p95:.1f}",
-            f"p95 < {API_GOAL_MS:g}",
-            "ok" if p95 < API_GOAL_MS else "SLOW",
+            f"p95 < {API_GOAL_MS:g}" if goal else "",
+            ("ok" if p95 < API_GOAL_MS else "SLOW") if goal else "",
         )
     for name, values, goal in (
         ("page: render a 30x30 task (data to frame)", render, RENDER_GOAL_MS),
