@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from arcbench.answers import extract_grid, reasoning_text
+from arcbench.answers import extract_grid, text_before_answer
 
 
 @pytest.mark.parametrize(
@@ -51,6 +51,6 @@ def test_unusable_replies_say_why(reply: str, error: str) -> None:
 def test_reasoning_is_the_text_before_the_answer_block() -> None:
     reply = "The grid is mirrored.\nSo:\n```json\n[[1]]\n```"
     answer = extract_grid(reply)
-    assert reasoning_text(reply, answer) == "The grid is mirrored.\nSo:"
+    assert text_before_answer(reply, answer) == "The grid is mirrored.\nSo:"
     nothing = extract_grid("no idea at all")
-    assert reasoning_text("no idea at all", nothing) == "no idea at all"
+    assert text_before_answer("no idea at all", nothing) == "no idea at all"

@@ -25,10 +25,10 @@ from arcbench.client import (
     ModelClient,
     RetryEvent,
     RetryPolicy,
-    build_client,
     extract_reasoning,
     parse_retry_after,
 )
+from arcbench.collaborators import build_client
 from arcbench.errors import (
     AuthError,
     ConfigError,

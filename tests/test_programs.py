@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from arcbench.programs import extract_program, train_accuracy
+from arcbench.programs import extract_program
+from arcbench.records import CodegenRecord
 
 
 @pytest.mark.parametrize(
@@ -49,6 +50,12 @@ def test_replies_without_a_program(reply: str, error: str) -> None:
 def test_reasoning_ends_where_the_program_starts() -> None:
     reply = "Mirror it.\n```python\ndef transform(g):\n    return g\n```"
     assert reply[: extract_program(reply).start].strip() == "Mirror it."
+
+
+def train_accuracy(train_results: list[dict[str, str]] | None) -> float:
+    fields = {"record_id": "r", "run_id": "run", "task_id": "t", "attempt": 1}
+    record = {**fields, "finished_at": "2026-01-01T00:00:00+00:00"}
+    return CodegenRecord.model_validate({**record, "train_results": train_results}).train_accuracy
 
 
 def test_train_accuracy() -> None:

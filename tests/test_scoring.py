@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import pytest
 
+from arcbench.records import TracesRecord
 from arcbench.scoring import (
     GridComparison,
     compare_grids,
-    is_correct,
+    matches_answer,
+    score_records,
     score_solved,
-    score_tasks,
 )
 from arcbench.tasks import Pair, Task, TestPair
 
+Grid = list[list[int]]
 
-def _task(task_id: str, outputs: list[list[list[int]] | None]) -> Task:
+
+def _task(task_id: str, outputs: list[Grid | None]) -> Task:
     return Task(
         id=task_id,
         train=[Pair(input=[[1]], output=[[1]])],
@@ -22,11 +25,29 @@ def _task(task_id: str, outputs: list[list[list[int]] | None]) -> Task:
     )
 
 
+def _attempts(task: Task, index: int, grids: list[Grid | None]) -> list[TracesRecord]:
+    """The records of attempts 1, 2, … at one test output, graded as a run grades them."""
+    answer = task.test[index].output
+    return [
+        TracesRecord(
+            record_id=f"{task.id}/{index}/{number}",
+            run_id="run",
+            task_id=task.id,
+            test_index=index,
+            attempt=number,
+            prediction=grid,
+            correct=matches_answer(grid, answer),
+            finished_at="2026-01-01T00:00:00+00:00",
+        )
+        for number, grid in enumerate(grids, start=1)
+    ]
+
+
 def test_exact_match_of_shape_and_cells() -> None:
-    assert is_correct([[1, 2]], [[1, 2]]) is True
-    assert is_correct([[1], [2]], [[1, 2]]) is False
-    assert is_correct(None, [[1]]) is False
-    assert is_correct([[1]], None) is None
+    assert matches_answer([[1, 2]], [[1, 2]]) is True
+    assert matches_answer([[1], [2]], [[1, 2]]) is False
+    assert matches_answer(None, [[1]]) is False
+    assert matches_answer([[1]], None) is None
 
 
 def test_headline_is_per_task_average_with_two_attempts() -> None:
@@ -34,18 +55,19 @@ def test_headline_is_per_task_average_with_two_attempts() -> None:
     b = _task("b", [[[3]]])
     c = _task("c", [None])  # unknown answer: counts as 0, stays in the denominator
     d = _task("d", [[[4]]])  # never attempted: counts as 0
-    submissions = {
-        (a.key, 0): [[[9]], [[1]]],  # second attempt right
-        (a.key, 1): [[[9]], [[9]], [[2]]],  # only a third attempt right: not counted
-        (b.key, 0): [[[3]], None],
-        (c.key, 0): [[[0]]],
-    }
-    score = score_tasks([a, b, c, d], submissions)
+    records = [
+        *_attempts(a, 0, [[[9]], [[1]]]),  # second attempt right
+        *_attempts(a, 1, [[[9]], [[9]], [[2]]]),  # only a third attempt right: not counted
+        *_attempts(b, 0, [[[3]], None]),
+        *_attempts(c, 0, [[[0]]]),
+    ]
+    scored = score_records({t.key: len(t.test) for t in (a, b, c, d)}, records)
+    score = scored.score
     assert score.score == (0.5 + 1 + 0 + 0) / 4
     assert score.per_output == 2 / 5
     assert score.all_or_nothing == 1 / 4
     assert score.unanswerable_outputs == 1
-    oracle = score_tasks([a, b, c, d], submissions, limit=None)
+    oracle = scored.oracle
     assert oracle.score == (1 + 1 + 0 + 0) / 4
 
 

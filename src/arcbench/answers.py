@@ -54,7 +54,7 @@ def extract_grid(text: str) -> Answer:
     return Answer(grid, None, start)
 
 
-def reasoning_text(text: str, answer: Answer) -> str:
+def text_before_answer(text: str, answer: Answer) -> str:
     """The reply's own text before its answer block, trimmed."""
     return text[: answer.answer_start].strip()
 

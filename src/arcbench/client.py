@@ -53,8 +53,8 @@ from arcbench.errors import (
     PaymentRequiredError,
     RequestRejectedError,
 )
-from arcbench.registry import ModelEntry, resolve_api_key, shown_url
-from arcbench.settings import Settings
+from arcbench import defaults
+from arcbench.registry import ModelEntry, shown_url
 from arcbench.usage import Usage, reported_cost
 
 __all__ = [
@@ -63,7 +63,6 @@ __all__ = [
     "RateLimiter",
     "RetryEvent",
     "RetryPolicy",
-    "build_client",
     "extract_reasoning",
     "parse_retry_after",
 ]
@@ -93,12 +92,12 @@ class RetryPolicy:
     uniform(0, wait_jitter))`; a server's `Retry-After` replaces them when present.
     """
 
-    retries: int = 6
-    timeout: float = 600.0
+    retries: int = defaults.RETRIES
+    timeout: float = defaults.TIMEOUT_S
     request_timeout: float | None = None
-    wait_initial: float = 1.0
-    wait_max: float = 60.0
-    wait_jitter: float = 1.0
+    wait_initial: float = defaults.RETRY_WAIT_INITIAL_S
+    wait_max: float = defaults.RETRY_WAIT_MAX_S
+    wait_jitter: float = defaults.RETRY_WAIT_JITTER_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,8 +319,10 @@ class ModelClient:
     Use it as an async context manager, which discovers the served model id when the entry
     does not configure one and closes the connection pool at the end::
 
-        async with build_client(entry, settings) as client:
+        async with ModelClient(entry, api_key=key) as client:
             completion = await client.complete([{"role": "user", "content": "..."}])
+
+    (`arcbench.collaborators.build_client` makes one from settings.)
 
     `api_key` is sent as `Authorization: Bearer …` when given. `max_concurrent` sizes the
     connection pool (it should match the run's concurrency). `rate_limit` (requests per minute)
@@ -333,10 +334,10 @@ class ModelClient:
         entry: ModelEntry,
         *,
         api_key: SecretStr | None = None,
-        max_concurrent: int = 4,
+        max_concurrent: int = defaults.MAX_CONCURRENT,
         policy: RetryPolicy | None = None,
         rate_limit: float | None = None,
-        connect_timeout: float = 10.0,
+        connect_timeout: float = defaults.CONNECT_TIMEOUT_S,
         on_retry: Callable[[RetryEvent], None] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -684,32 +685,3 @@ class ModelClient:
         log.info("%s: the server at %s serves %s", self.entry.name, self.base_url, ids[0])
         return ids[0]
 
-
-def build_client(
-    entry: ModelEntry,
-    settings: Settings,
-    *,
-    on_retry: Callable[[RetryEvent], None] | None = None,
-) -> ModelClient:
-    """The client a run uses: `--base-url`, key, pool size, rate limit and retries from settings.
-
-    Raises `AuthError` naming the variable to set when the entry needs a key that is not set,
-    before any request is made.
-    """
-    entry = entry.with_base_url(settings.base_url)
-    return ModelClient(
-        entry,
-        api_key=resolve_api_key(entry, settings.secret),
-        max_concurrent=settings.max_concurrent,
-        policy=RetryPolicy(
-            retries=settings.retries,
-            timeout=settings.timeout,
-            request_timeout=settings.request_timeout,
-            wait_initial=settings.retry_wait_initial,
-            wait_max=settings.retry_wait_max,
-            wait_jitter=settings.retry_wait_jitter,
-        ),
-        rate_limit=settings.rate_limit,
-        connect_timeout=settings.connect_timeout,
-        on_retry=on_retry,
-    )

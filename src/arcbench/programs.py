@@ -80,9 +80,3 @@ def judge_train(task: Task, outcomes: Sequence[Any]) -> list[PairResult]:
             results.append(PairResult(str(outcome.status), detail))
     return results
 
-
-def train_accuracy(train_results: Sequence[dict[str, Any]] | None) -> float:
-    """The fraction of train pairs a program got right (0 for no program)."""
-    if not train_results:
-        return 0.0
-    return sum(1 for r in train_results if r.get("status") == "correct") / len(train_results)

@@ -1,116 +1,227 @@
-"""Result records: the fields every record starts with, the form of a failed attempt, and
-running work whose every result is appended to the run the moment it exists.
+"""The records of `results.jsonl`: one pydantic model per kind, with the keys DESIGN.md ("Runs")
+fixes, written the moment an attempt finishes and validated whenever they are read back.
 
-`traces` and `codegen` differ in what an attempt produces; how an attempt is identified, how a
-failure is written down (so that a resume retries it) and how results reach `results.jsonl`
-are the same, and live here.
+- `TracesRecord`: one attempt at one test input (`test_index` a number, `prediction` one grid or
+  null, `correct` one bool or null);
+- `CodegenRecord`: one round of one program, which answers every test input (`test_index` null,
+  `predictions` and `correct` one entry per test input, `train_results` one per train pair); the
+  offline baseline's records are codegen records naming their catalog `rule`.
+
+`parse_record` tells them apart by `test_index`, as every reader always has, so a results file is
+read without its manifest. The keys are those runs have always had, so run directories written by
+earlier versions read unchanged; `data/record-*.schema.json` is generated from these models and
+`data/nature_of_data.md` documents every field.
+
+A record with `error` set is a failed attempt (the model could not be reached, the sandbox broke):
+a resume retries it, and its retry appends a record with the same `record_id`. A reply without a
+grid or program (`parse_error`), or a program that crashes, is an outcome, not an `error`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeVar
+from typing import Annotated, Any, Literal, Self
 
-from arcbench.errors import RunOutputError
-from arcbench.rundir import RunDirectory, now_iso, record_id
-from arcbench.runner import Outcome, Runner, Stopper, sigint_stops
-from arcbench.tasks import Task
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    SerializerFunctionWrapHandler,
+    StrictBool,
+    Tag,
+    TypeAdapter,
+    model_serializer,
+)
 
-T = TypeVar("T")
+from arcbench.tasks import Grid
+from arcbench.usage import Usage
 
-NO_USAGE = {"prompt_tokens": 0, "completion_tokens": 0, "reasoning_tokens": 0}
+TaskKey = tuple[str, int | None]
+OutputKey = tuple[str, int | None, int]
+"""A test output: `(task_id, version, test_index)`."""
 
-
-def base_record(
-    run: RunDirectory,
-    task: Task,
-    *,
-    test_index: int | None,
-    attempt: int,
-    round_: int = 0,
-    messages: list[dict[str, str]] | None = None,
-) -> dict[str, Any]:
-    """The identifying fields every record starts with (DESIGN.md, "Runs")."""
-    return {
-        "record_id": record_id(run.run_id, task.id, task.version, test_index, attempt, round_),
-        "run_id": run.run_id,
-        "task_id": task.id,
-        "version": task.version,
-        "test_index": test_index,
-        "attempt": attempt,
-        "round": round_,
-        "messages": messages or [],
-    }
+Outcome = Literal["error", "parse_error", "correct", "answered"]
+"""What a record counts as in a run's totals (see `RecordBase.outcome`)."""
 
 
-def mark_failed(
-    record: dict[str, Any],
-    error: str,
-    *,
-    empty: Mapping[str, Any],
-    usage: Any = None,
-    cost: float = 0.0,
-    latency: float = 0.0,
-) -> dict[str, Any]:
-    """Turn a record into a failed attempt's: `error` set (so a resume retries it), the
-    command's outcome fields `empty`, and whatever the failed calls cost."""
-    record.update(empty)
-    record.update(
-        response=None,
-        reasoning="",
-        parse_error=None,
-        usage=usage.as_dict() if usage is not None else dict(NO_USAGE),
-        cost_usd=cost,
-        latency_s=round(latency, 3),
-        finished_at=now_iso(),
-        error=error,
-    )
-    return record
+class ChatMessage(BaseModel):
+    """One chat message of the prompt sent, as the OpenAI API takes it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    role: str
+    content: str
 
 
-def is_fatal(exc: BaseException) -> bool:
-    """Errors that stop a whole run: an unwritable run directory, a refused key, no credits."""
-    return isinstance(exc, RunOutputError) or bool(getattr(exc, "fatal", False))
+class ProgramResult(BaseModel):
+    """How a program did on one input.
+
+    On a train pair: `correct`, `wrong` (with the grid it produced in `output`), or the sandbox's
+    `error`, `timeout` or `wrong_format` (why, or the traceback, in `detail`). On a test input the
+    sandbox's outcome: `ok` (the grid is in `predictions`), `error`, `timeout`, `wrong_format`.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    status: Literal["correct", "wrong", "ok", "error", "timeout", "wrong_format"]
+    detail: str | None = None
+    output: Grid | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_empty_output(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """`output` is written only where there is one (a wrong answer), as runs always had."""
+        data = handler(self)
+        if isinstance(data, dict) and data.get("output") is None:
+            data.pop("output", None)
+        return data
 
 
-async def run_checkpointed(
-    items: Iterable[T],
-    work: Callable[[T], Any],
-    *,
-    append: Callable[[dict[str, Any]], None],
-    on_error: Callable[[T, Exception], dict[str, Any]],
-    max_concurrent: int,
-    stopper: Stopper | None = None,
-) -> Outcome:
-    """Run `work` over `items`, handing each result record to `append` (see `appender`) the
-    moment it exists. Returns how the run ended; Ctrl+C is handled as `runner.Stopper` says."""
-    runner: Runner[T, dict[str, Any]] = Runner(
-        work,
-        max_concurrent=max_concurrent,
-        on_result=append,
-        on_error=on_error,
-        is_fatal=is_fatal,
-        stopper=stopper,
-    )
-    with sigint_stops(runner.stopper):
-        return await runner.run(iter(items))
+class RecordBase(BaseModel):
+    """The fields every record has: which attempt it is, what was asked and answered, its cost."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    record_id: str
+    run_id: str
+    task_id: str
+    version: int | None = None
+    test_index: int | None = None
+    attempt: int
+    round: int = 0
+    messages: list[ChatMessage] = Field(default_factory=list)
+    response: str | None = None
+    reasoning: str = ""
+    parse_error: str | None = None
+    usage: Usage = Field(default_factory=Usage)
+    cost_usd: float = 0.0
+    latency_s: float = 0.0
+    model: str | None = None
+    finished_at: str
+    error: str | None = None
+
+    @property
+    def task_key(self) -> TaskKey:
+        return (self.task_id, self.version)
+
+    @property
+    def label(self) -> str:
+        """`task_id`, or `task_id@version` for a task version."""
+        return self.task_id if self.version is None else f"{self.task_id}@{self.version}"
+
+    def outcome(self) -> Outcome:
+        """`error` (the attempt failed), `parse_error` (no grid or program in the reply),
+        `correct` (every known answer matched), else `answered`."""
+        if self.error is not None:
+            return "error"
+        if self.parse_error is not None:
+            return "parse_error"
+        return "correct" if self._all_correct() else "answered"
+
+    def _all_correct(self) -> bool:
+        raise NotImplementedError
+
+    def without_text(self) -> Self:
+        """This record without its bulky fields (prompt, reply, reasoning, grids), for
+        bookkeeping over long runs; the file keeps them."""
+        return self.model_copy(update={"messages": [], "response": None, "reasoning": ""})
 
 
-def appender(
-    run: RunDirectory, on_record: Callable[[dict[str, Any]], None] | None
-) -> Callable[[dict[str, Any]], None]:
-    """A function that writes one record to the run and then reports it. Keys starting with
-    `_` stay in memory only; an empty dict is nothing to write."""
+class TracesRecord(RecordBase):
+    """A `traces` attempt: one test input, one predicted grid (or why there is none)."""
 
-    def append(record: dict[str, Any]) -> None:
-        if not record:
-            return
-        clean = {k: v for k, v in record.items() if not k.startswith("_")}
-        try:
-            run.append(clean)
-        except OSError as exc:
-            raise RunOutputError(f"cannot write {run.results_path}: {exc.strerror}") from None
-        if on_record is not None:
-            on_record(clean)
+    test_index: int
+    prediction: Grid | None = None
+    correct: StrictBool | None = None
 
-    return append
+    def _all_correct(self) -> bool:
+        return self.correct is True
+
+    @property
+    def output_key(self) -> OutputKey:
+        return (self.task_id, self.version, self.test_index)
+
+    def describe(self) -> str:
+        """One line for run.log: where, what came of it, how long and how many tokens."""
+        outcome = self.error or self.parse_error or ("correct" if self.correct else "answered")
+        return (
+            f"{self.label} test {self.test_index} attempt {self.attempt}: {outcome} "
+            f"({self.latency_s:.2f} s, {self.usage.total_tokens} tokens)"
+        )
+
+
+class CodegenRecord(RecordBase):
+    """A `codegen` round: a program, and how it did on every train and test input.
+
+    An attempt's final program is its last round's. `rule` names the catalog rule of an offline
+    baseline candidate (null for a model's program).
+    """
+
+    test_index: None = None
+    code: str | None = None
+    rule: str | None = None
+    train_results: list[ProgramResult] | None = None
+    predictions: list[Grid | None] | None = None
+    correct: list[StrictBool | None] | None = None
+    test_results: list[ProgramResult] | None = None
+
+    def _all_correct(self) -> bool:
+        return bool(self.correct) and all(value is True for value in self.correct or ())
+
+    @property
+    def train_accuracy(self) -> float:
+        """The fraction of train pairs the program got right (0 for no program)."""
+        if not self.train_results:
+            return 0.0
+        right = sum(1 for result in self.train_results if result.status == "correct")
+        return right / len(self.train_results)
+
+    @property
+    def fits_train(self) -> bool:
+        """Whether the program reproduces every train pair."""
+        return bool(self.train_results) and self.train_accuracy == 1.0
+
+    def describe(self) -> str:
+        """One line for run.log: where, what came of it, how long and how many tokens."""
+        if self.error or self.parse_error:
+            outcome = str(self.error or self.parse_error)
+        else:
+            right = sum(1 for r in self.train_results or () if r.status == "correct")
+            outcome = f"{right}/{len(self.train_results or ())} train pairs, test {self.correct}"
+        return (
+            f"{self.label} attempt {self.attempt} round {self.round}: {outcome} "
+            f"({self.latency_s:.2f} s, {self.usage.total_tokens} tokens)"
+        )
+
+    def without_text(self) -> Self:
+        return self.model_copy(
+            update={"messages": [], "response": None, "reasoning": "", "code": None}
+        )
+
+
+def _record_kind(value: Any) -> str:
+    if isinstance(value, RecordBase):
+        return "codegen" if isinstance(value, CodegenRecord) else "traces"
+    test_index = value.get("test_index") if isinstance(value, dict) else None
+    return "codegen" if test_index is None else "traces"
+
+
+Record = Annotated[
+    Annotated[TracesRecord, Tag("traces")] | Annotated[CodegenRecord, Tag("codegen")],
+    Discriminator(_record_kind),
+]
+"""Any record of a results file: a traces attempt or a codegen round."""
+
+RECORD: TypeAdapter[TracesRecord | CodegenRecord] = TypeAdapter(Record)
+
+
+def parse_record(data: object) -> TracesRecord | CodegenRecord:
+    """Validate one decoded line of a results file (raises pydantic's `ValidationError`)."""
+    return RECORD.validate_python(data)
+
+
+def dump_record(record: RecordBase) -> bytes:
+    """One line of `results.jsonl` (without its newline)."""
+    return record.__pydantic_serializer__.to_json(record)
+
+
+NO_USAGE = Usage()

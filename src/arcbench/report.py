@@ -9,36 +9,50 @@ superseded by its retry).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from arcbench.errors import ArcbenchError, ReportError, ResultsFileError
-from arcbench.programs import train_accuracy
+from arcbench.manifest import RunManifest
+from arcbench.records import CodegenRecord, OutputKey, TaskKey, TracesRecord
 from arcbench.rundir import Billed, read_latest
-from arcbench.runfiles import RESULTS_FILE, read_manifest
-from arcbench.scoring import SUBMITTED_ATTEMPTS, Score, score_solved
+from arcbench.runfiles import RESULTS_FILE, load_manifest
+from arcbench.scoring import (
+    SUBMITTED_ATTEMPTS,
+    Score,
+    Submitted,
+    score_records,
+    score_solved,
+    solved_outputs,
+)
 from arcbench.tasks import Task
 
-TaskKey = tuple[str, int | None]
-OutputKey = tuple[str, int | None, int]
 EMPTY_GRID = [[0]]
 """What the Kaggle format expects where an attempt produced no grid."""
 
 
 @dataclass
 class RunData:
-    """One run as read from disk: its manifest (may be empty) and latest record per attempt."""
+    """One run as read from disk: its manifest (None for a bare results file) and the latest
+    record of each attempt."""
 
     path: Path
-    manifest: dict[str, Any]
-    records: dict[str, dict[str, Any]]
+    manifest: RunManifest | None
+    records: dict[str, TracesRecord | CodegenRecord]
     billed: Billed = field(default_factory=Billed)
 
     @property
     def label(self) -> str:
-        return str(self.manifest.get("config", {}).get("run_name") or self.path.name)
+        return (self.manifest.run_name if self.manifest else None) or self.path.name
+
+    @property
+    def declared(self) -> dict[TaskKey, int]:
+        """The tasks the run selected, with their number of test inputs (from run.json)."""
+        if self.manifest is None:
+            return {}
+        return {_label_key(label): n for label, n in self.manifest.dataset.test_inputs.items()}
 
 
 @dataclass
@@ -47,7 +61,7 @@ class Report:
 
     runs: list[RunData]
     test_inputs: dict[TaskKey, int]
-    attempts: dict[OutputKey, dict[int, dict[str, Any]]] = field(default_factory=dict)
+    attempts: dict[OutputKey, dict[int, Submitted]] = field(default_factory=dict)
     """Per test output, its attempts by number (the latest record of each)."""
     score: Score = field(default_factory=Score)
     oracle: Score = field(default_factory=Score)
@@ -58,13 +72,13 @@ class Report:
         records = [r for run in self.runs for r in run.records.values()]
         usage = {"prompt_tokens": 0, "completion_tokens": 0, "reasoning_tokens": 0}
         for run in self.runs:
-            for key, value in run.billed.usage().items():
+            for key, value in run.billed.usage.as_dict().items():
                 usage[key] += value
         return {
             "records": len(records),
-            "errors": sum(1 for r in records if r.get("error") is not None),
+            "errors": sum(1 for r in records if r.error is not None),
             "parse_errors": sum(
-                1 for r in records if r.get("error") is None and r.get("parse_error") is not None
+                1 for r in records if r.error is None and r.parse_error is not None
             ),
             "usage": usage,
             "cost_usd": round(sum(run.billed.cost_usd for run in self.runs), 6),
@@ -79,11 +93,11 @@ class Report:
             "runs": [
                 {
                     "path": str(run.path),
-                    "run_id": run.manifest.get("run_id"),
-                    "command": run.manifest.get("command"),
-                    "status": run.manifest.get("status"),
-                    "model": (run.manifest.get("model") or {}).get("name"),
-                    "dataset": (run.manifest.get("dataset") or {}).get("spec"),
+                    "run_id": run.manifest.run_id if run.manifest else None,
+                    "command": run.manifest.command if run.manifest else None,
+                    "status": run.manifest.status if run.manifest else None,
+                    "model": run.manifest.model.name if run.manifest else None,
+                    "dataset": run.manifest.dataset.spec if run.manifest else None,
                 }
                 for run in self.runs
             ],
@@ -118,15 +132,17 @@ class Report:
                 attempts = self.attempts.get((task_id, version, index), {})
                 entry = {}
                 for number in range(1, SUBMITTED_ATTEMPTS + 1):
-                    grid = (attempts.get(number) or {}).get("prediction")
+                    submitted = attempts.get(number)
+                    grid = submitted.prediction if submitted else None
                     entry[f"attempt_{number}"] = grid if grid else EMPTY_GRID
                 entries.append(entry)
             out[label] = entries
         return out
 
 
-def read_run(path: Path, manifest: dict[str, Any] | None = None) -> RunData:
-    """A run directory or a results.jsonl file, read from disk (`manifest` if already known)."""
+def read_run(path: Path, manifest: RunManifest | None = None) -> RunData:
+    """A run directory or a results.jsonl file, read from disk and validated (`manifest` if
+    already known)."""
     if path.is_dir():
         run_dir, results = path, path / RESULTS_FILE
     elif path.is_file():
@@ -134,15 +150,13 @@ def read_run(path: Path, manifest: dict[str, Any] | None = None) -> RunData:
     else:
         raise ResultsFileError(f"{path}: no such run directory or results file")
     if manifest is None:
-        manifest = read_manifest(run_dir) or {}
+        manifest = load_manifest(run_dir)
     if not results.exists():
-        if not manifest:
+        if manifest is None:
             raise ResultsFileError(f"{path}: neither run.json nor results.jsonl found here")
-        records: dict[str, dict[str, Any]] = {}
-    else:
-        records, billed = read_latest(results)
-        return RunData(path, manifest, records, billed)
-    return RunData(path, manifest, records)
+        return RunData(path, manifest, {})
+    records, billed = read_latest(results)
+    return RunData(path, manifest, records, billed)
 
 
 def _label_key(label: str) -> TaskKey:
@@ -153,10 +167,7 @@ def _label_key(label: str) -> TaskKey:
 
 
 def _run_tasks(run: RunData) -> set[TaskKey]:
-    declared = (run.manifest.get("dataset") or {}).get("test_inputs") or {}
-    keys = {_label_key(label) for label in declared}
-    keys |= {(str(r["task_id"]), r.get("version")) for r in run.records.values()}
-    return keys
+    return set(run.declared) | {record.task_key for record in run.records.values()}
 
 
 def distinct_runs(runs: Sequence[RunData]) -> list[RunData]:
@@ -169,7 +180,7 @@ def distinct_runs(runs: Sequence[RunData]) -> list[RunData]:
     seen_ids: set[str] = set()
     owner: dict[TaskKey, RunData] = {}
     for run in runs:
-        run_id = str(run.manifest.get("run_id") or run.path.resolve())
+        run_id = run.manifest.run_id if run.manifest else str(run.path.resolve())
         if run_id in seen_ids:
             continue
         seen_ids.add(run_id)
@@ -187,121 +198,19 @@ def distinct_runs(runs: Sequence[RunData]) -> list[RunData]:
 def build_report(runs: Sequence[RunData]) -> Report:
     """Score runs together (the shards of one run; see `distinct_runs`)."""
     runs = distinct_runs(runs)
-    test_inputs: dict[TaskKey, int] = {}
+    declared: dict[TaskKey, int] = {}
     for run in runs:
-        declared = (run.manifest.get("dataset") or {}).get("test_inputs") or {}
-        for label, count in declared.items():
-            test_inputs.setdefault(_label_key(label), int(count))
-    attempts: dict[OutputKey, dict[int, dict[str, Any]]] = {}
-    programs: dict[TaskKey, dict[int, dict[str, Any]]] = {}
-    for run in runs:
-        for record in run.records.values():
-            if record.get("test_index") is None:
-                _keep_final_program(programs, record)
-                continue
-            for key, number, outcome in _outcomes(record):
-                attempts.setdefault(key, {})[number] = outcome
-    oracle_extra: set[OutputKey] = set()
-    overfit = 0
-    for task_key, finals in programs.items():
-        chosen, any_right, overfitting = _select_programs(finals)
-        overfit += overfitting
-        for index in range(max(len(p.get("predictions") or []) for p in finals.values())):
-            key = (task_key[0], task_key[1], index)
-            for number, program in enumerate(chosen, start=1):
-                predictions = program.get("predictions") or []
-                correct = program.get("correct") or []
-                attempts.setdefault(key, {})[number] = {
-                    "prediction": predictions[index] if index < len(predictions) else None,
-                    "correct": correct[index] if index < len(correct) else None,
-                }
-            if index in any_right:
-                oracle_extra.add(key)
-    for key in attempts:
-        test_inputs.setdefault(key[:2], 0)
-        test_inputs[key[:2]] = max(test_inputs[key[:2]], key[2] + 1)
-    solved = _solved(attempts, SUBMITTED_ATTEMPTS)
-    oracle = _solved(attempts, None) | oracle_extra
-    unanswered = [key for key, by in attempts.items() if _answer_unknown(by.values())]
+        for key, count in run.declared.items():
+            declared.setdefault(key, count)
+    scored = score_records(declared, (r for run in runs for r in run.records.values()))
     return Report(
         list(runs),
-        test_inputs,
-        attempts,
-        score_solved(test_inputs, solved, unanswered),
-        score_solved(test_inputs, oracle, unanswered),
-        overfit,
+        scored.test_inputs,
+        scored.attempts,
+        scored.score,
+        scored.oracle,
+        scored.overfit_programs,
     )
-
-
-def _keep_final_program(
-    programs: dict[TaskKey, dict[int, dict[str, Any]]], record: dict[str, Any]
-) -> None:
-    """An attempt's final program is its last round's (failed attempts are not programs)."""
-    if record.get("error") is not None:
-        return
-    task_key = (str(record["task_id"]), record.get("version"))
-    number = int(record.get("attempt") or 0)
-    finals = programs.setdefault(task_key, {})
-    current = finals.get(number)
-    if current is None or int(record.get("round") or 0) >= int(current.get("round") or 0):
-        finals[number] = record
-
-
-def _select_programs(
-    finals: dict[int, dict[str, Any]],
-) -> tuple[list[dict[str, Any]], set[int], int]:
-    """The two programs submitted (best train accuracy, ties by attempt order), the test inputs
-    any program got right (oracle pass@k), and how many programs pass every train pair but fail
-    a test output (overfitting)."""
-    ordered = sorted(
-        finals.items(), key=lambda item: (-train_accuracy(item[1].get("train_results")), item[0])
-    )
-    chosen = [program for _, program in ordered[:SUBMITTED_ATTEMPTS]]
-    any_right: set[int] = set()
-    overfit = 0
-    for program in finals.values():
-        correct = program.get("correct") or []
-        any_right |= {index for index, value in enumerate(correct) if value is True}
-        if train_accuracy(program.get("train_results")) == 1.0 and any(v is False for v in correct):
-            overfit += 1
-    return chosen, any_right, overfit
-
-
-def _answer_unknown(outcomes: Iterable[dict[str, Any]]) -> bool:
-    """Whether an output's answer is unknown: attempts that got an answer say `correct` null.
-    Failed attempts (`error`) say nothing either way."""
-    answered = [o for o in outcomes if o.get("error") is None]
-    return bool(answered) and all(o.get("correct") is None for o in answered)
-
-
-def _outcomes(record: dict[str, Any]) -> Iterable[tuple[OutputKey, int, dict[str, Any]]]:
-    """A traces record answers one test output with one attempt."""
-    if record.get("test_index") is None:
-        return
-    key = (str(record["task_id"]), record.get("version"), int(record["test_index"]))
-    yield (
-        key,
-        int(record.get("attempt") or 1),
-        {
-            "prediction": record.get("prediction"),
-            "correct": record.get("correct"),
-            "error": record.get("error"),
-        },
-    )
-
-
-def _solved(
-    attempts: dict[OutputKey, dict[int, dict[str, Any]]], limit: int | None
-) -> set[OutputKey]:
-    return {
-        key
-        for key, by_number in attempts.items()
-        if any(
-            outcome.get("correct") is True
-            for number, outcome in by_number.items()
-            if limit is None or number <= limit
-        )
-    }
 
 
 @dataclass(frozen=True)
@@ -359,19 +268,15 @@ def _restricted(report: Report, keys: list[TaskKey]) -> Report:
     runs = [
         RunData(
             run.path,
-            {**run.manifest, "dataset": {"test_inputs": {}}},
-            {
-                rid: r
-                for rid, r in run.records.items()
-                if (r.get("task_id"), r.get("version")) in wanted
-            },
+            None,
+            {rid: r for rid, r in run.records.items() if r.task_key in wanted},
         )
         for run in report.runs
     ]
     restricted = build_report(runs)
     inputs = {key: report.test_inputs[key] for key in keys}
     restricted.test_inputs = inputs
-    solved = _solved(restricted.attempts, SUBMITTED_ATTEMPTS)
+    solved = solved_outputs(restricted.attempts, SUBMITTED_ATTEMPTS)
     restricted.score = score_solved(inputs, solved)
     return restricted
 
@@ -387,10 +292,10 @@ def load_run_tasks(runs: Sequence[RunData]) -> tuple[dict[TaskKey, Task], list[s
     found: dict[TaskKey, Task] = {}
     notes: list[str] = []
     for run in runs:
-        declared = run.manifest.get("dataset") or {}
-        spec, labels = declared.get("spec"), declared.get("task_ids") or []
-        if not spec:
+        if run.manifest is None:
             continue
+        declared = run.manifest.dataset
+        spec, labels = declared.spec, declared.task_ids
         try:
             dataset = load_dataset(str(spec), skip_invalid=True)
         except ArcbenchError as exc:
@@ -398,7 +303,7 @@ def load_run_tasks(runs: Sequence[RunData]) -> tuple[dict[TaskKey, Task], list[s
             continue
         wanted = set(labels)
         tasks = [task for task in dataset.tasks if task.label in wanted]
-        if Dataset(str(spec), tasks).content_hash() != declared.get("content_hash"):
+        if Dataset(spec, tasks).content_hash() != declared.content_hash:
             notes.append(f"{run.path}: grids not shown ({spec} changed since the run)")
             continue
         found.update({task.key: task for task in tasks})

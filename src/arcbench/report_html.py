@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
-from arcbench.report import Report, TaskKey
+from arcbench.records import TaskKey
+from arcbench.report import Report
 from arcbench.tasks import PALETTE, Task
 
 Grid = list[list[int]]
@@ -114,11 +115,12 @@ def _task_html(report: Report, key: TaskKey, score: float, task: Task | None) ->
             row.append(grid_html(task.test[index].input, f"test {index} input"))
             row.append(grid_html(task.test[index].output, "expected"))
         for number in (1, 2):
-            outcome = attempts.get(number) or {}
-            caption = f"attempt {number}"
+            outcome = attempts.get(number)
+            prediction = outcome.prediction if outcome else None
+            verdict = _verdict(outcome.correct if outcome else None)
             row.append(
-                grid_html(outcome.get("prediction"), caption).replace(
-                    "</figcaption>", f" {_verdict(outcome.get('correct'))}</figcaption>", 1
+                grid_html(prediction, f"attempt {number}").replace(
+                    "</figcaption>", f" {verdict}</figcaption>", 1
                 )
             )
         row.append("</div>")

@@ -19,7 +19,7 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,20 +30,21 @@ from filelock import FileLock, Timeout
 
 from arcbench import __version__
 from arcbench.atomic import write_atomic
+from arcbench.datasets import BUNDLED_SPECS
 from arcbench.errors import RunError, RunMismatchError, RunOutputError
+from arcbench.manifest import RunIdentity, RunManifest, RunSummary, Status
+from arcbench.records import CodegenRecord, RecordBase, TracesRecord, dump_record
 from arcbench.runfiles import (
     MANIFEST_FILE,
     RESULTS_FILE,
     TornLine,
-    iter_results,
-    read_manifest,
+    iter_records,
+    load_manifest,
     repair_tail,
 )
+from arcbench.usage import Usage
 
 FSYNC_INTERVAL_S = 1.0
-
-IDENTITY_KEYS = ("command", "model", "dataset", "prompt_version")
-"""What a resumed run must share with the run it continues."""
 
 
 _RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+=@-]*")
@@ -76,50 +77,28 @@ def record_id(
     return hashlib.sha256(key).hexdigest()[:24]
 
 
-HEAVY_FIELDS = ("messages", "response", "reasoning")
-"""Record fields a resume does not need in memory (the file keeps them)."""
-
-
-def slim(record: dict[str, Any]) -> dict[str, Any]:
-    """A record without its bulky text fields, for bookkeeping over long runs."""
-    return {k: v for k, v in record.items() if k not in HEAVY_FIELDS}
-
-
 @dataclass
 class Billed:
     """Tokens and cost over every record of a run, superseded failures included: a retried
     attempt's failed calls were billed all the same."""
 
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    reasoning_tokens: int = 0
+    usage: Usage = field(default_factory=Usage)
     cost_usd: float = 0.0
 
-    def add(self, record: dict[str, Any]) -> None:
-        usage = record.get("usage") or {}
-        self.prompt_tokens += int(usage.get("prompt_tokens") or 0)
-        self.completion_tokens += int(usage.get("completion_tokens") or 0)
-        self.reasoning_tokens += int(usage.get("reasoning_tokens") or 0)
-        self.cost_usd += float(record.get("cost_usd") or 0.0)
-
-    def usage(self) -> dict[str, int]:
-        return {
-            "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": self.completion_tokens,
-            "reasoning_tokens": self.reasoning_tokens,
-        }
+    def add(self, record: RecordBase) -> None:
+        self.usage += record.usage
+        self.cost_usd += record.cost_usd
 
 
-def read_latest(results: Path) -> tuple[dict[str, dict[str, Any]], Billed]:
-    """The latest (slim) record of each attempt, and what every record cost, in one pass."""
+def read_latest(results: Path) -> tuple[dict[str, TracesRecord | CodegenRecord], Billed]:
+    """The latest record of each attempt (without its text: the file keeps that), and what
+    every record cost, in one pass. A torn last line is skipped (`repair_tail` reports it)."""
     billed = Billed()
-
-    def each() -> Iterator[dict[str, Any]]:
-        for record in iter_results(results):
-            billed.add(record)
-            yield slim(record)
-
-    return latest_records(each()), billed
+    latest: dict[str, TracesRecord | CodegenRecord] = {}
+    for record in iter_records(results):
+        billed.add(record)
+        latest[record.record_id] = record.without_text()
+    return latest, billed
 
 
 def latest_records(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -132,14 +111,28 @@ def latest_records(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any
     return latest
 
 
+def default_run_name(command: str, model: str, dataset: str, now: str) -> str:
+    """`traces-LOCAL_0-arc-agi-2-evaluation-20261122-101500`: readable and unique per start."""
+
+    def clean(text: str) -> str:
+        return "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in text).strip("-")
+
+    source = dataset if dataset in BUNDLED_SPECS else Path(dataset).stem
+    return f"{command}-{clean(model)}-{clean(source)}-{now}"
+
+
 @dataclass
 class RunDirectory:
-    """An open run: its manifest in memory, its results file open for appending."""
+    """An open run: its manifest in memory, its results file open for appending.
+
+    `previous` holds the latest record of each attempt of earlier sessions (without its text),
+    `done` the ids of those that need no retry, `billed` what every earlier record cost.
+    """
 
     path: Path
-    manifest: dict[str, Any]
+    manifest: RunManifest
     done: set[str] = field(default_factory=set)
-    previous: dict[str, dict[str, Any]] = field(default_factory=dict)
+    previous: dict[str, TracesRecord | CodegenRecord] = field(default_factory=dict)
     billed: Billed = field(default_factory=Billed)
     torn: TornLine | None = None
     resumed: bool = False
@@ -149,14 +142,14 @@ class RunDirectory:
 
     @property
     def run_id(self) -> str:
-        return str(self.manifest["run_id"])
+        return self.manifest.run_id
 
     @property
     def results_path(self) -> Path:
         return self.path / RESULTS_FILE
 
     @classmethod
-    def open(cls, path: Path, identity: dict[str, Any], config: dict[str, Any]) -> RunDirectory:
+    def open(cls, path: Path, identity: RunIdentity, config: dict[str, Any]) -> RunDirectory:
         """Create the run at `path`, or resume it if it exists with the same identity."""
         try:
             path.mkdir(parents=True, exist_ok=True)
@@ -180,36 +173,37 @@ class RunDirectory:
 
     @classmethod
     def _open_locked(
-        cls, path: Path, identity: dict[str, Any], config: dict[str, Any], lock: FileLock
+        cls, path: Path, identity: RunIdentity, config: dict[str, Any], lock: FileLock
     ) -> RunDirectory:
-        existing = read_manifest(path)
-        run = cls(path, {})
-        run._lock = lock
+        existing = load_manifest(path)
         if existing is None:
-            run.manifest = {
-                "run_id": uuid.uuid4().hex,
-                **identity,
-                "config": config,
-                "status": "running",
-                "arcbench_version": __version__,
-                "started_at": now_iso(),
-                "finished_at": None,
-            }
+            manifest = RunManifest(
+                run_id=uuid.uuid4().hex,
+                **dict(identity),
+                config=config,
+                status="running",
+                arcbench_version=__version__,
+                started_at=now_iso(),
+            )
+            run = cls(path, manifest)
         else:
             _check_same_run(path, existing, identity)
-            run.resumed = True
-            run.manifest = {
-                **existing,
-                "config": config,
-                "status": "running",
-                "finished_at": None,
-                "arcbench_version": __version__,
-            }
+            manifest = existing.model_copy(
+                update={
+                    "config": config,
+                    "status": "running",
+                    "finished_at": None,
+                    "arcbench_version": __version__,
+                    "error": None,
+                }
+            )
+            run = cls(path, manifest, resumed=True)
             results = path / RESULTS_FILE
             if results.exists():
                 run.torn = repair_tail(results)
                 run.previous, run.billed = read_latest(results)
-                run.done = {rid for rid, rec in run.previous.items() if rec.get("error") is None}
+                run.done = {rid for rid, rec in run.previous.items() if rec.error is None}
+        run._lock = lock
         run.write_manifest()
         try:
             run._handle = (path / RESULTS_FILE).open("ab")
@@ -217,65 +211,53 @@ class RunDirectory:
             raise RunOutputError(f"cannot write {path / RESULTS_FILE}: {exc.strerror}") from None
         return run
 
-    def append(self, record: dict[str, Any]) -> None:
+    def append(self, record: RecordBase) -> None:
         """Write one finished record and flush it; fsync at most once a second."""
         assert self._handle is not None, "run directory is closed"
-        self._handle.write(orjson.dumps(record) + b"\n")
-        self._handle.flush()
-        now = time.monotonic()
-        if now - self._last_sync >= FSYNC_INTERVAL_S:
-            os.fsync(self._handle.fileno())
-            self._last_sync = now
+        try:
+            self._handle.write(dump_record(record) + b"\n")
+            self._handle.flush()
+            now = time.monotonic()
+            if now - self._last_sync >= FSYNC_INTERVAL_S:
+                os.fsync(self._handle.fileno())
+                self._last_sync = now
+        except OSError as exc:
+            raise RunOutputError(f"cannot write {self.results_path}: {exc.strerror}") from None
 
     def write_manifest(self) -> None:
-        write_atomic(
-            self.path / MANIFEST_FILE, orjson.dumps(self.manifest, option=orjson.OPT_INDENT_2)
-        )
+        write_atomic(self.path / MANIFEST_FILE, self.manifest.to_json())
 
-    def close(self, status: str, summary: dict[str, Any]) -> None:
-        """Sync the results and record the final status and summary in the manifest."""
-        if self._handle is not None:
-            self._handle.flush()
-            os.fsync(self._handle.fileno())
-            self._handle.close()
-            self._handle = None
-        self.manifest.update(summary)
-        self.manifest["status"] = status
-        self.manifest["finished_at"] = now_iso()
+    def close(self, status: Status, summary: RunSummary | None, **entries: Any) -> None:
+        """Sync the results and record the final status and summary in the manifest
+        (`entries` are further top-level entries: `session_seconds`, `error`)."""
         try:
+            if self._handle is not None:
+                self._handle.flush()
+                os.fsync(self._handle.fileno())
+                self._handle.close()
+                self._handle = None
+            update = dict(summary) if summary is not None else {}
+            update |= entries
+            self.manifest = self.manifest.model_copy(
+                update={**update, "status": status, "finished_at": now_iso()}
+            )
             self.write_manifest()
         finally:
-            if self._lock is not None:
-                self._lock.release()
-                self._lock = None
+            self.release()
+
+    def release(self) -> None:
+        """Give up the run directory's lock (`close` does; also for a run that never started)."""
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
 
-_COMPARED = {"model": ("name", "model_id"), "dataset": ("content_hash",)}
-"""Which parts of an identity entry must match: a moved server or a copied dataset file is
-still the same model or data."""
-
-
-def _projection(key: str, value: Any) -> Any:
-    fields = _COMPARED.get(key)
-    if fields is None or not isinstance(value, dict):
-        return value
-    return {name: value.get(name) for name in fields}
-
-
-def _check_same_run(path: Path, existing: dict[str, Any], identity: dict[str, Any]) -> None:
-    for key in IDENTITY_KEYS:
-        if key not in identity:
-            continue
-        before, now = _projection(key, existing.get(key)), _projection(key, identity[key])
-        if before != now:
-            raise RunMismatchError(
-                f"{path} holds a run with a different {key.replace('_', ' ')} "
-                f"({_short(before)} there, {_short(now)} now); "
-                "resume it with the same options, or pass a new --run-name"
-            )
-
-
-def _short(value: Any) -> str:
-    if isinstance(value, dict):
-        return ", ".join(f"{v}" for v in value.values())
-    return str(value)
+def _check_same_run(path: Path, existing: RunManifest, identity: RunIdentity) -> None:
+    for what, before, now in existing.differences(identity):
+        raise RunMismatchError(
+            f"{path} holds a run with a different {what} ({before} there, {now} now); "
+            "resume it with the same options, or pass a new --run-name"
+        )

@@ -6,8 +6,9 @@ is reported (`TornLine`) and skipped; the attempt it held is simply not done yet
 else is not something a kill produces, so it stops the read with `ResultsFileError` rather than
 silently dropping finished work.
 
-`merge` uses `iter_results`; resume uses it too, then `repair_tail` before appending again, so
-that the next record does not get glued onto the torn bytes.
+`merge` uses `iter_results` (plain JSON objects: it also reads the older project's files); resume
+and `report` use `iter_records`, which validates each record, and resume calls `repair_tail`
+before appending again, so that the next record does not get glued onto the torn bytes.
 """
 
 from __future__ import annotations
@@ -20,7 +21,11 @@ from typing import Any
 
 import orjson
 
+from pydantic import ValidationError
+
 from arcbench.errors import ResultsFileError
+from arcbench.manifest import RunManifest
+from arcbench.records import CodegenRecord, TracesRecord, parse_record
 
 RESULTS_FILE = "results.jsonl"
 MANIFEST_FILE = "run.json"
@@ -62,6 +67,28 @@ def iter_results(
     skipped. Any other line that is not a JSON object raises `ResultsFileError` naming the file
     and line, since only a damaged file produces one.
     """
+    for _, value in _numbered(path, on_torn):
+        yield value
+
+
+def iter_records(
+    path: Path, on_torn: Callable[[TornLine], None] | None = None
+) -> Iterator[TracesRecord | CodegenRecord]:
+    """Yield each record of a run's results file, validated (see `arcbench.records`).
+
+    A torn last line is handled as `iter_results` says; a line that is not a valid record raises
+    `ResultsFileError` naming the file, the line and the field.
+    """
+    for number, value in _numbered(path, on_torn):
+        try:
+            yield parse_record(value)
+        except ValidationError as exc:
+            raise _bad_line(path, number, _first_problem(exc), what="a valid record") from None
+
+
+def _numbered(
+    path: Path, on_torn: Callable[[TornLine], None] | None
+) -> Iterator[tuple[int, dict[str, Any]]]:
     try:
         handle = path.open("rb")
     except OSError as exc:
@@ -84,7 +111,7 @@ def iter_results(
                 continue
             if not isinstance(value, dict):
                 raise _bad_line(path, number, f"a JSON {type(value).__name__}, not an object")
-            yield value
+            yield number, value
 
 
 def read_results(path: Path) -> ResultsRead:
@@ -133,8 +160,34 @@ def read_manifest(run_dir: Path) -> dict[str, Any] | None:
     return value
 
 
-def _bad_line(path: Path, number: int, why: str) -> ResultsFileError:
+def load_manifest(run_dir: Path) -> RunManifest | None:
+    """A run directory's `run.json`, validated; None when it has none.
+
+    Raises `ResultsFileError` naming the file and the field when it is not a manifest.
+    """
+    data = read_manifest(run_dir)
+    if data is None:
+        return None
+    try:
+        return RunManifest.model_validate(data)
+    except ValidationError as exc:
+        raise ResultsFileError(
+            f"{run_dir / MANIFEST_FILE} is not a run manifest ({_first_problem(exc)}); "
+            "fix or remove it"
+        ) from None
+
+
+def _first_problem(exc: ValidationError) -> str:
+    """The first problem of a validation error as `field.path: message`, without the value."""
+    error = exc.errors(include_input=False, include_url=False)[0]
+    where = ".".join(str(part) for part in error["loc"]) or "the object"
+    return f"{where}: {error['msg']}"
+
+
+def _bad_line(
+    path: Path, number: int, why: str, *, what: str = "a JSON object"
+) -> ResultsFileError:
     return ResultsFileError(
-        f"{path}, line {number}: not a JSON object ({why}); only a torn last line is "
+        f"{path}, line {number}: not {what} ({why}); only a torn last line is "
         "skipped, so repair or remove this line and retry"
     )

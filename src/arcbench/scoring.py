@@ -5,17 +5,21 @@ shape and every cell. A task scores the fraction of its test outputs solved; the
 mean over every selected task. A task whose answers are unknown, or that got no attempts at all,
 still counts (as 0): nothing leaves the denominator. Also reported: the fraction of test outputs
 solved (per output) and of tasks with every output solved (all or nothing).
+
+`codegen` submits programs rather than grids: per task, the two attempts' final programs with the
+best train accuracy (`choose_programs`), whose outputs are each test input's two attempts.
+`score_records` scores the records of runs of either command; `arcbench report` and a codegen
+run's own summary both use it, so they always agree.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from arcbench.tasks import Task
+from arcbench.records import CodegenRecord, OutputKey, TaskKey, TracesRecord
 
 Grid = list[list[int]]
-TaskKey = tuple[str, int | None]
 
 SUBMITTED_ATTEMPTS = 2
 """ARC Prize rules: two attempts per test input count."""
@@ -109,7 +113,7 @@ def score_solved(
     return Score(results)
 
 
-def is_correct(prediction: Grid | None, answer: Grid | None) -> bool | None:
+def matches_answer(prediction: Grid | None, answer: Grid | None) -> bool | None:
     """Exact match of shape and every cell; None when the answer is unknown."""
     if answer is None:
         return None
@@ -142,25 +146,143 @@ def compare_grids(candidate: Grid, answer: Grid) -> GridComparison:
     return GridComparison(correct=differing == 0, distance=differing / cells, shape_match=True)
 
 
-def score_tasks(
-    tasks: Sequence[Task],
-    submissions: Mapping[tuple[TaskKey, int], Sequence[Grid | None]],
-    limit: int | None = SUBMITTED_ATTEMPTS,
-) -> Score:
-    """Score `tasks` given each test output's attempts, keyed by `(task key, test index)`.
+# --- codegen: the two programs submitted per task ------------------------------------------
 
-    Only the first `limit` attempts of each output count (two under ARC Prize rules; None counts
-    all of them, the oracle pass@k). Outputs with no entry count as unsolved.
+
+@dataclass(frozen=True)
+class ProgramChoice:
+    """A task's programs judged: the (at most two) submitted, best train accuracy first; the
+    test inputs any program got right (the oracle pass@k); how many programs overfit (every
+    train pair right, a test output wrong)."""
+
+    submitted: list[CodegenRecord]
+    any_right: frozenset[int]
+    overfit: int
+
+
+def final_programs(
+    records: Iterable[CodegenRecord],
+) -> dict[TaskKey, dict[int, CodegenRecord]]:
+    """Each task's final program per attempt: the attempt's last round (failed rounds are not
+    programs). `records` are the latest record of each id, in any order."""
+    programs: dict[TaskKey, dict[int, CodegenRecord]] = {}
+    for record in records:
+        if record.error is not None:
+            continue
+        finals = programs.setdefault(record.task_key, {})
+        current = finals.get(record.attempt)
+        if current is None or record.round >= current.round:
+            finals[record.attempt] = record
+    return programs
+
+
+def choose_programs(finals: Mapping[int, CodegenRecord]) -> ProgramChoice:
+    """The two programs submitted for a task: best train accuracy, ties by attempt order."""
+    ordered = sorted(finals.items(), key=lambda item: (-item[1].train_accuracy, item[0]))
+    any_right: set[int] = set()
+    overfit = 0
+    for program in finals.values():
+        correct = program.correct or []
+        any_right |= {index for index, value in enumerate(correct) if value is True}
+        if program.fits_train and any(value is False for value in correct):
+            overfit += 1
+    return ProgramChoice(
+        [program for _, program in ordered[:SUBMITTED_ATTEMPTS]], frozenset(any_right), overfit
+    )
+
+
+# --- scoring the records of runs -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """One attempt at one test output as scored: its grid, whether it matched (None: answer
+    unknown), and whether the attempt failed (a failure says nothing about the answer)."""
+
+    prediction: Grid | None
+    correct: bool | None
+    failed: bool = False
+
+
+@dataclass
+class RunScore:
+    """Records scored together: per test output its attempts by number, the ARC Prize score,
+    the oracle (any attempt right) and, for codegen, the overfitting programs."""
+
+    test_inputs: dict[TaskKey, int]
+    attempts: dict[OutputKey, dict[int, Submitted]]
+    score: Score
+    oracle: Score
+    overfit_programs: int = 0
+
+
+def score_records(
+    declared: Mapping[TaskKey, int], records: Iterable[TracesRecord | CodegenRecord]
+) -> RunScore:
+    """Score the latest record of every attempt of some runs.
+
+    `declared` lists every selected task with its number of test inputs (from the manifests),
+    so a task without any record still counts, as 0. A traces record answers one test output
+    with one attempt; codegen programs answer every test output, and the two chosen by
+    `choose_programs` are each output's attempts 1 and 2.
     """
-    results = []
-    for task in tasks:
-        solved = []
-        answered = []
-        for index, test in enumerate(task.test):
-            attempts = list(submissions.get((task.key, index), ()))
-            if limit is not None:
-                attempts = attempts[:limit]
-            answered.append(test.output is not None)
-            solved.append(any(is_correct(a, test.output) for a in attempts))
-        results.append(TaskScore(task.key, tuple(solved), tuple(answered)))
-    return Score(results)
+    test_inputs = dict(declared)
+    attempts: dict[OutputKey, dict[int, Submitted]] = {}
+    programs: list[CodegenRecord] = []
+    for record in records:
+        if isinstance(record, CodegenRecord):
+            programs.append(record)
+        else:
+            attempts.setdefault(record.output_key, {})[record.attempt] = Submitted(
+                record.prediction, record.correct, record.error is not None
+            )
+    oracle_extra: set[OutputKey] = set()
+    overfit = 0
+    for task_key, finals in final_programs(programs).items():
+        choice = choose_programs(finals)
+        overfit += choice.overfit
+        outputs = max(len(program.predictions or ()) for program in finals.values())
+        for index in range(outputs):
+            key = (task_key[0], task_key[1], index)
+            for number, program in enumerate(choice.submitted, start=1):
+                predictions = program.predictions or []
+                correct = program.correct or []
+                attempts.setdefault(key, {})[number] = Submitted(
+                    predictions[index] if index < len(predictions) else None,
+                    correct[index] if index < len(correct) else None,
+                )
+            if index in choice.any_right:
+                oracle_extra.add(key)
+    for key in attempts:
+        task_key = (key[0], key[1])
+        test_inputs[task_key] = max(test_inputs.get(task_key, 0), key[2] + 1)
+    unanswered = [key for key, by in attempts.items() if _answer_unknown(by.values())]
+    return RunScore(
+        test_inputs,
+        attempts,
+        score_solved(test_inputs, solved_outputs(attempts, SUBMITTED_ATTEMPTS), unanswered),
+        score_solved(test_inputs, solved_outputs(attempts, None) | oracle_extra, unanswered),
+        overfit,
+    )
+
+
+def solved_outputs(
+    attempts: Mapping[OutputKey, Mapping[int, Submitted]], limit: int | None
+) -> set[OutputKey]:
+    """The outputs one of whose first `limit` attempts (all: None) matched the answer."""
+    return {
+        key
+        for key, by_number in attempts.items()
+        if any(
+            outcome.correct is True
+            for number, outcome in by_number.items()
+            if limit is None or number <= limit
+        )
+    }
+
+
+def _answer_unknown(outcomes: Iterable[Submitted]) -> bool:
+    """Whether an output's answer is unknown: attempts that got an answer say `correct` null.
+    Failed attempts say nothing either way."""
+    answered = [o for o in outcomes if not o.failed]
+    return bool(answered) and all(o.correct is None for o in answered)

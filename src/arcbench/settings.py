@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from arcbench.datasets import DEFAULT_DATASET
+from arcbench import defaults
 from arcbench.errors import ConfigError
 
 ENV_PREFIX = "ARCBENCH_"
@@ -35,7 +35,7 @@ _CONFIG = SettingsConfigDict(
     validate_default=True,
 )
 
-RUNS_DIR = Path("runs")
+RUNS_DIR = Path(defaults.OUT)
 
 
 class StoreSettings(BaseSettings):
@@ -63,20 +63,29 @@ class Settings(StoreSettings):
     models_file: Path | None = Field(
         None, description="models.toml to use instead of ./models.toml."
     )
-    dataset: str = Field(DEFAULT_DATASET, description="Default --dataset.")
+    dataset: str = Field(defaults.DATASET, description="Default --dataset.")
     out: Path = Field(RUNS_DIR, description="Directory that holds run directories.")
-    max_concurrent: int = Field(4, ge=1, description="Requests in flight at once.")
-    attempts: int = Field(2, ge=1, description="Attempts per test input (ARC Prize: 2).")
+    max_concurrent: int = Field(
+        defaults.MAX_CONCURRENT, ge=1, description="Requests in flight at once."
+    )
+    attempts: int = Field(
+        defaults.ATTEMPTS, ge=1, description="Attempts per test input (ARC Prize: 2)."
+    )
     temperature: float | None = Field(None, ge=0, description="Sampling temperature.")
     max_tokens: int | None = Field(None, ge=1, description="Completion token limit per request.")
     timeout: float = Field(
-        600.0, gt=0, description="Seconds one attempt may take, retries and waits included."
+        defaults.TIMEOUT_S,
+        gt=0, description="Seconds one attempt may take, retries and waits included."
     )
     request_timeout: float | None = Field(
         None, gt=0, description="Seconds one request may take before it is retried (unset: all)."
     )
-    connect_timeout: float = Field(10.0, gt=0, description="Seconds to open a connection.")
-    retries: int = Field(6, ge=0, description="Retries after a failed request (not counting it).")
+    connect_timeout: float = Field(
+        defaults.CONNECT_TIMEOUT_S, gt=0, description="Seconds to open a connection."
+    )
+    retries: int = Field(
+        defaults.RETRIES, ge=0, description="Retries after a failed request (not counting it)."
+    )
     rate_limit: float | None = Field(
         None, gt=0, description="Requests per minute, retries included; overrides models.toml."
     )
@@ -84,10 +93,26 @@ class Settings(StoreSettings):
         None, description="Replace the model's endpoint for this run; its key is sent there."
     )
     retry_wait_initial: float = Field(
-        1.0, ge=0, description="First exponential backoff wait, seconds."
+        defaults.RETRY_WAIT_INITIAL_S, ge=0, description="First exponential backoff wait, seconds."
     )
-    retry_wait_max: float = Field(60.0, ge=0, description="Longest exponential backoff wait.")
-    retry_wait_jitter: float = Field(1.0, ge=0, description="Random extra wait, up to seconds.")
+    retry_wait_max: float = Field(
+        defaults.RETRY_WAIT_MAX_S, ge=0, description="Longest exponential backoff wait."
+    )
+    retry_wait_jitter: float = Field(
+        defaults.RETRY_WAIT_JITTER_S, ge=0, description="Random extra wait, up to seconds."
+    )
+    rounds: int = Field(
+        defaults.ROUNDS, ge=0, description="codegen: repair rounds after a program fails a pair."
+    )
+    exec_timeout: float = Field(
+        defaults.EXEC_TIMEOUT_S,
+        ge=0.1,
+        description="codegen: wall seconds for one program on one input.",
+    )
+    sandbox: Literal["full", "weak"] = Field(
+        defaults.SANDBOX,
+        description="codegen: full isolation, or weak only where full is unavailable.",
+    )
 
     def secret(self, name: str) -> SecretStr | None:
         """The value of variable `name` from the environment, else `.env`; None if unset or empty.

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from arcbench import defaults
 from arcbench.cli.jobcommand import run_job_command
 from arcbench.cli.options import (
     BaseUrlOption,
@@ -38,24 +39,34 @@ def codegen(
     max_concurrent: MaxConcurrentOption = None,
     attempts: Annotated[
         int | None,
-        typer.Option("--attempts", help="Programs sampled per task (default 2; not for baseline)."),
+        typer.Option(
+            "--attempts",
+            help=f"Programs sampled per task (default {defaults.ATTEMPTS}; not for baseline).",
+        ),
     ] = None,
     rounds: Annotated[
-        int,
-        typer.Option("--rounds", min=0, help="Repair rounds after a program fails a train pair."),
-    ] = 0,
+        int | None,
+        typer.Option(
+            "--rounds",
+            help="Repair rounds after a program fails a train pair "
+            f"(default {defaults.ROUNDS}).",
+        ),
+    ] = None,
     exec_timeout: Annotated[
-        float,
-        typer.Option("--exec-timeout", min=0.1, help="Wall seconds for one program on one input."),
-    ] = 2.0,
+        float | None,
+        typer.Option(
+            "--exec-timeout",
+            help=f"Wall seconds for one program on one input (default {defaults.EXEC_TIMEOUT_S:g}).",
+        ),
+    ] = None,
     sandbox: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--sandbox",
-            help="full (namespaces, the default) or weak (no namespaces; only where full "
-            "isolation is unavailable, and recorded in run.json).",
+            help=f"full (namespaces, default {defaults.SANDBOX}) or weak (no namespaces; only "
+            "where full isolation is unavailable, and recorded in run.json).",
         ),
-    ] = "full",
+    ] = None,
     temperature: TemperatureOption = None,
     max_tokens: MaxTokensOption = None,
     timeout: TimeoutOption = None,
@@ -82,10 +93,6 @@ def codegen(
 
         arcbench codegen --model openrouter/openai/gpt-4o-mini --max-tasks 20 --attempts 4
     """
-    from arcbench.errors import SandboxError
-
-    if sandbox not in {"full", "weak"}:
-        raise SandboxError(f"--sandbox {sandbox}: use full or weak")
     run_job_command(
         "codegen",
         model=model,
@@ -104,8 +111,8 @@ def codegen(
             "base_url": base_url,
             "out": out,
             "models_file": models_file,
+            "rounds": rounds,
+            "exec_timeout": exec_timeout,
+            "sandbox": sandbox,
         },
-        rounds=rounds,
-        exec_timeout=exec_timeout,
-        sandbox=sandbox,
     )

@@ -1,7 +1,8 @@
 """Running `traces` and `codegen` from their flags: settings, the request, progress, the result.
 
-Both commands take the same run options; building the request from them, drawing progress and
-printing the outcome happen here, once.
+Both commands take the same run options; resolving them at the edge (settings, the registry
+entry, the dataset and its selection), building the model client and the sandbox, drawing
+progress and printing the outcome happen here, once. The job itself runs in the library.
 """
 
 from __future__ import annotations
@@ -13,11 +14,14 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 if TYPE_CHECKING:
-    from arcbench.jobs import Command, JobRequest, JobResult
+    from rich.console import Console
+
+    from arcbench.cli.progress import ProgressReporter
+    from arcbench.jobs import JobRequest, JobResult
 
 
 def run_job_command(
-    command: Command,
+    command: str,
     *,
     model: str,
     dataset: str | None,
@@ -25,28 +29,30 @@ def run_job_command(
     run_name: str | None,
     skip_invalid: bool,
     settings_flags: dict[str, Any],
-    **options: Any,
 ) -> None:
     """Build the job from the command's flags (settings: flags > ARCBENCH_* > .env) and run it.
 
-    `selection` is (--task-ids, --tasks, --max-tasks, --shard); `options` are the command's
-    own `JobRequest` fields (codegen's rounds, exec timeout, sandbox).
+    `selection` is (--task-ids, --tasks, --max-tasks, --shard).
     """
+    from arcbench.cli.tasks import load_selected
     from arcbench.jobs import JobRequest
+    from arcbench.registry import load_registry
     from arcbench.selection import Selection
     from arcbench.settings import load_settings
 
     settings = load_settings(**settings_flags)
+    entry = load_registry(settings.models_file).resolve(model)
+    chosen = Selection.parse(*selection)
+    loaded, tasks = load_selected(dataset or settings.dataset, chosen, skip_invalid)
     execute(
         JobRequest(
-            model=model,
-            settings=settings,
-            dataset=dataset or settings.dataset,
             command=command,
-            selection=Selection.parse(*selection),
+            model=entry,
+            settings=settings,
+            dataset=loaded,
+            tasks=tasks,
+            selection=chosen,
             run_name=run_name,
-            skip_invalid=skip_invalid,
-            **options,
         )
     )
 
@@ -54,11 +60,10 @@ def run_job_command(
 def execute(request: JobRequest) -> None:
     """Run a job with a progress display, print its result; exit 130 if it was interrupted."""
     from arcbench.cli.progress import ProgressReporter
-    from arcbench.jobs import run_job
 
     reporter = ProgressReporter()
     try:
-        result = asyncio.run(run_job(request, reporter))
+        result = asyncio.run(_run(request, reporter))
     finally:
         reporter.close()
     print_result(result, reporter.console)
@@ -66,43 +71,61 @@ def execute(request: JobRequest) -> None:
         raise typer.Exit(130)
 
 
-def print_result(result: JobResult, console: Any) -> None:
+async def _run(request: JobRequest, reporter: ProgressReporter) -> JobResult:
+    from arcbench.collaborators import open_collaborators
+    from arcbench.jobs import run_job
+
+    async with open_collaborators(
+        request.kind, request.model, request.settings, on_retry=reporter.retrying
+    ) as collaborators:
+        return await run_job(
+            request,
+            model=collaborators.model,
+            sandbox=collaborators.sandbox,
+            reporter=reporter,
+        )
+
+
+def print_result(result: JobResult, console: Console) -> None:
     """The run's headline on stdout, and how to resume it on stderr when it is not finished."""
     from rich.console import Console
     from rich.table import Table
 
+    from arcbench.manifest import CodegenCounts
+
     manifest = result.manifest
-    score = manifest.get("score", {})
-    counts = manifest.get("counts", {})
+    score, counts = manifest.score, manifest.counts
     table = Table(title=f"{result.path} ({result.status})", title_justify="left", show_header=False)
     table.add_column("what")
     table.add_column("value", justify="right")
-    table.add_row("score (per task, pass@2)", f"{score.get('score', 0.0):.2%}")
-    table.add_row("per test output", f"{score.get('per_output', 0.0):.2%}")
-    table.add_row("all or nothing", f"{score.get('all_or_nothing', 0.0):.2%}")
-    table.add_row("tasks", str(counts.get("tasks", 0)))
-    if manifest.get("command") == "codegen":
-        table.add_row("pass@k (any program)", f"{score.get('pass_at_k', 0.0):.2%}")
-        table.add_row("programs checked", str(counts.get("programs", 0)))
-        table.add_row("fit train, fail test (overfit)", str(counts.get("overfit_programs", 0)))
-        table.add_row("replies without a program", str(counts.get("parse_errors", 0)))
-        isolation = (manifest.get("sandbox") or {}).get("isolation", "?")
+    if score is not None:
+        table.add_row("score (per task, pass@2)", f"{score.score:.2%}")
+        table.add_row("per test output", f"{score.per_output:.2%}")
+        table.add_row("all or nothing", f"{score.all_or_nothing:.2%}")
+    if counts is not None:
+        table.add_row("tasks", str(counts.tasks))
+    if isinstance(counts, CodegenCounts):
+        table.add_row("pass@k (any program)", f"{(score.pass_at_k if score else 0) or 0:.2%}")
+        table.add_row("programs checked", str(counts.programs))
+        table.add_row("fit train, fail test (overfit)", str(counts.overfit_programs))
+        table.add_row("replies without a program", str(counts.parse_errors))
+        isolation = manifest.sandbox.isolation if manifest.sandbox else "?"
         table.add_row("sandbox isolation", isolation)
-    else:
+    elif counts is not None:
         table.add_row(
-            "attempts done / planned",
-            f"{counts.get('attempts_done', 0)} / {counts.get('attempts_planned', 0)}",
+            "attempts done / planned", f"{counts.attempts_done} / {counts.attempts_planned}"
         )
-        table.add_row("replies without a grid", str(counts.get("parse_errors", 0)))
-    table.add_row("errors", str(counts.get("errors", 0)))
-    usage = manifest.get("usage", {})
-    table.add_row(
-        "tokens (prompt / completion)",
-        f"{usage.get('prompt_tokens', 0):,} / {usage.get('completion_tokens', 0):,}",
-    )
-    table.add_row("cost", f"${manifest.get('cost_usd', 0.0):.4f}")
+        table.add_row("replies without a grid", str(counts.parse_errors))
+    errors = counts.errors if counts is not None else 0
+    table.add_row("errors", str(errors))
+    if manifest.usage is not None:
+        table.add_row(
+            "tokens (prompt / completion)",
+            f"{manifest.usage.prompt_tokens:,} / {manifest.usage.completion_tokens:,}",
+        )
+    table.add_row("cost", f"${manifest.cost_usd or 0.0:.4f}")
     Console(highlight=False).print(table)
-    name = manifest.get("config", {}).get("run_name", result.path.name)
-    if result.status == "interrupted" or counts.get("errors"):
+    name = manifest.run_name or result.path.name
+    if result.status == "interrupted" or errors:
         console.print(f"resume (retrying errors): rerun the same command with --run-name {name}")
     sys.stdout.flush()

@@ -7,14 +7,16 @@ from typing import Annotated
 
 import typer
 
+from arcbench import defaults
+
 DatasetOption = Annotated[
-    str,
+    str | None,
     typer.Option(
         "--dataset",
         "-d",
         help="arc-agi-1/training, arc-agi-1/evaluation, arc-agi-2/training, "
-        "arc-agi-2/evaluation, a directory of <task_id>.json files, or a .json task file.",
-        show_default=True,
+        "arc-agi-2/evaluation, a directory of <task_id>.json files, or a .json task file "
+        f"(default: ARCBENCH_DATASET, else {defaults.DATASET}).",
     ),
 ]
 TaskIdsOption = Annotated[
@@ -54,15 +56,20 @@ RunDatasetOption = Annotated[
     typer.Option(
         "--dataset",
         "-d",
-        help="Bundled set (default arc-agi-2/evaluation), a task directory, or a .json file.",
+        help=f"Bundled set (default {defaults.DATASET}), a task directory, or a .json file.",
     ),
 ]
 MaxConcurrentOption = Annotated[
     int | None,
-    typer.Option("--max-concurrent", "-j", help="Requests in flight at once (default 4)."),
+    typer.Option(
+        "--max-concurrent",
+        "-j",
+        help=f"Requests in flight at once (default {defaults.MAX_CONCURRENT}).",
+    ),
 ]
 AttemptsOption = Annotated[
-    int | None, typer.Option("--attempts", help="Attempts per test input (default 2).")
+    int | None,
+    typer.Option("--attempts", help=f"Attempts per test input (default {defaults.ATTEMPTS})."),
 ]
 TemperatureOption = Annotated[
     float | None, typer.Option("--temperature", help="Sampling temperature.")
@@ -72,10 +79,14 @@ MaxTokensOption = Annotated[
 ]
 TimeoutOption = Annotated[
     float | None,
-    typer.Option("--timeout", help="Seconds one attempt may take, retries included (default 600)."),
+    typer.Option(
+        "--timeout",
+        help=f"Seconds one attempt may take, retries included (default {defaults.TIMEOUT_S:g}).",
+    ),
 ]
 RetriesOption = Annotated[
-    int | None, typer.Option("--retries", help="Retries of a failed request (default 6).")
+    int | None,
+    typer.Option("--retries", help=f"Retries of a failed request (default {defaults.RETRIES})."),
 ]
 RateLimitOption = Annotated[
     float | None, typer.Option("--rate-limit", help="Requests per minute, retries included.")
@@ -87,7 +98,8 @@ BaseUrlOption = Annotated[
     ),
 ]
 OutOption = Annotated[
-    Path | None, typer.Option("--out", "-o", help="Directory of run directories (default runs).")
+    Path | None,
+    typer.Option("--out", "-o", help=f"Directory of run directories (default {defaults.OUT})."),
 ]
 RunNameOption = Annotated[
     str | None,

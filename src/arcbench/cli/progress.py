@@ -17,6 +17,8 @@ from rich.progress import (
 )
 
 if TYPE_CHECKING:
+    from arcbench.client import RetryEvent
+    from arcbench.records import RecordBase
     from arcbench.rundir import RunDirectory
     from arcbench.tally import Tally
 
@@ -74,7 +76,7 @@ class ProgressReporter:
                 "attempts", total=total, completed=self._done, stats=self._stats(tally)
             )
 
-    def record(self, record: dict[str, Any], tally: Tally, finished: bool = True) -> None:
+    def record(self, record: RecordBase, tally: Tally, finished: bool = True) -> None:
         step = 1 if finished else 0
         self._done += step
         self._session_done += step
@@ -96,7 +98,8 @@ class ProgressReporter:
                 "(Ctrl+C again cancels them)[/yellow]"
             )
 
-    def retrying(self, event: Any) -> None:
+    def retrying(self, event: RetryEvent) -> None:
+        """The model client's `on_retry`: a dim line above the bar (run.log has them all)."""
         if self._progress is None:
             return
         self._progress.console.print(
@@ -111,7 +114,7 @@ class ProgressReporter:
             self._progress = None
 
     def _stats(self, tally: Tally) -> str:
-        tokens = tally.prompt_tokens + tally.completion_tokens
+        tokens = tally.usage.total_tokens
         fits = f"fit train {tally.fit_train} · " if tally.fit_train else ""
         elapsed = time.monotonic() - self._started
         rate = f" · {self._session_done / elapsed:.1f}/s" if self._session_done and elapsed else ""

@@ -21,15 +21,13 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from arcbench.datasets import Dataset
+    from arcbench.selection import Selection
     from arcbench.tasks import Task
 
 app = typer.Typer(
     help="List and show ARC tasks, and write transformed variants of them.",
     no_args_is_help=True,
 )
-
-_DEFAULT = "arc-agi-2/evaluation"
-
 
 def _stderr() -> Console:
     from rich.console import Console
@@ -38,18 +36,11 @@ def _stderr() -> Console:
 
 
 def load_selected(
-    dataset: str,
-    task_ids: str | None,
-    tasks_range: str | None,
-    max_tasks: int | None,
-    shard: str | None,
-    skip_invalid: bool,
+    dataset: str, selection: Selection, skip_invalid: bool
 ) -> tuple[Dataset, list[Task]]:
     """Load a dataset and apply the shared selection options, reporting skipped files."""
     from arcbench.datasets import load_dataset
-    from arcbench.selection import Selection
 
-    selection = Selection.parse(task_ids, tasks_range, max_tasks, shard)
     loaded = load_dataset(dataset, skip_invalid=skip_invalid)
     if loaded.skipped:
         err = _stderr()
@@ -59,9 +50,29 @@ def load_selected(
     return loaded, selection.apply(loaded.tasks, source=dataset)
 
 
+def _select(
+    dataset: str | None,
+    task_ids: str | None,
+    tasks_range: str | None,
+    max_tasks: int | None,
+    shard: str | None,
+    skip_invalid: bool,
+) -> tuple[str, list[Task]]:
+    """The dataset spec used (default: the `dataset` setting, ARCBENCH_DATASET) and the
+    selected tasks."""
+    from arcbench.selection import Selection
+
+    if dataset is None:
+        from arcbench.settings import load_settings
+
+        dataset = load_settings().dataset
+    selection = Selection.parse(task_ids, tasks_range, max_tasks, shard)
+    return dataset, load_selected(dataset, selection, skip_invalid)[1]
+
+
 @app.command("list")
 def list_tasks(
-    dataset: DatasetOption = _DEFAULT,
+    dataset: DatasetOption = None,
     task_ids: TaskIdsOption = None,
     tasks_range: TasksRangeOption = None,
     max_tasks: MaxTasksOption = None,
@@ -77,7 +88,7 @@ def list_tasks(
 
         arcbench tasks list --dataset ./data/evaluation --json
     """
-    _, selected = load_selected(dataset, task_ids, tasks_range, max_tasks, shard, skip_invalid)
+    spec, selected = _select(dataset, task_ids, tasks_range, max_tasks, shard, skip_invalid)
     summaries = [task.summary() for task in selected]
     if as_json:
         import orjson
@@ -87,7 +98,7 @@ def list_tasks(
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"{dataset}: {len(selected)} tasks", title_justify="left")
+    table = Table(title=f"{spec}: {len(selected)} tasks", title_justify="left")
     table.add_column("task")
     table.add_column("train", justify="right")
     table.add_column("test", justify="right")
@@ -149,7 +160,7 @@ def show_task(
 @app.command("augment")
 def augment(
     out: Annotated[Path, typer.Option("--out", "-o", help="JSON file to write the variants to.")],
-    dataset: DatasetOption = _DEFAULT,
+    dataset: DatasetOption = None,
     transforms: Annotated[
         str,
         typer.Option(
@@ -210,7 +221,7 @@ def augment(
         seed=seed,
         author=author,
     )
-    _, selected = load_selected(dataset, task_ids, tasks_range, max_tasks, shard, skip_invalid)
+    _, selected = _select(dataset, task_ids, tasks_range, max_tasks, shard, skip_invalid)
     result = augment_tasks(selected, plan)
     entries = [variant_entry(task) for task in result.variants]
     write_atomic(out, orjson.dumps(entries))

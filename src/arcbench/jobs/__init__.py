@@ -1,0 +1,32 @@
+"""Jobs: the work a run does (`traces`, `codegen`, the offline baseline) and the engine that runs
+any of them. See `protocol` for what a job is, `registry` for the kinds there are, `engine` for
+`run_job`."""
+
+from arcbench.jobs.engine import JobRequest, JobResult, run_job
+from arcbench.jobs.protocol import (
+    ChatModel,
+    Job,
+    JobContext,
+    JobKind,
+    JobReporter,
+    Plan,
+    ProgramChecker,
+    QuietReporter,
+)
+from arcbench.jobs.registry import JOB_KINDS, find_kind
+
+__all__ = [
+    "JOB_KINDS",
+    "ChatModel",
+    "Job",
+    "JobContext",
+    "JobKind",
+    "JobReporter",
+    "JobRequest",
+    "JobResult",
+    "Plan",
+    "ProgramChecker",
+    "QuietReporter",
+    "find_kind",
+    "run_job",
+]
