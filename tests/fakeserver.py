@@ -567,7 +567,7 @@ def running(**options: Any) -> Iterator[FakeServer]:
 
 def _load_responder(spec: str) -> Responder:
     module, _, name = spec.partition(":")
-    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(module), name)
 
 
 def main(argv: list[str] | None = None) -> None:

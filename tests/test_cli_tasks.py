@@ -193,7 +193,7 @@ def test_debug_shows_the_traceback() -> None:
 
 def test_augment_d8_with_colours_writes_variants_only(tmp_path: Path) -> None:
     out = tmp_path / "variants.json"
-    seeded = ("tasks", "augment", "-d", "arc-agi-1/training", "--max-tasks", "3")
+    seeded: tuple[str, ...] = ("tasks", "augment", "-d", "arc-agi-1/training", "--max-tasks", "3")
     seeded += ("--colors", "keep0", "--per-task", "2", "--seed", "7")
     result = run_cli(*seeded, "--transforms", "d8", "--out", str(out))
     assert result.returncode == 0, result.stderr

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -17,6 +19,7 @@ from arcbench.transforms import (
     ReorderTrain,
     SwapPair,
     Symmetry,
+    Transform,
     apply_to_grid,
     apply_transforms,
     invert,
@@ -39,7 +42,7 @@ def grids(draw: st.DrawFn) -> list[list[int]]:
 permutations = st.permutations(list(range(10))).map(lambda p: ColorPermutation(tuple(p)))
 symmetries = st.sampled_from(sorted(SYMMETRIES)).map(Symmetry)
 
-NUMPY = {
+NUMPY: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "identity": lambda a: a,
     "rot90": lambda a: np.rot90(a, k=-1),
     "rot180": lambda a: np.rot90(a, k=2),
@@ -102,7 +105,12 @@ def test_task_chain_then_inverse_chain_is_identity(task: Task, data: st.DataObje
         data.draw(st.integers(0, len(task.train) - 1)),
         data.draw(st.integers(0, len(task.test) - 1)),
     )
-    chain = [data.draw(symmetries), data.draw(permutations), ReorderTrain(tuple(order)), swap]
+    chain: list[Transform] = [
+        data.draw(symmetries),
+        data.draw(permutations),
+        ReorderTrain(tuple(order)),
+        swap,
+    ]
     changed = apply_transforms(task, chain)
     assert apply_transforms(changed, invert(chain)) == task
 
@@ -125,12 +133,13 @@ def test_invert_grid_maps_a_prediction_back(
 
 
 def test_ids_round_trip_through_parsing() -> None:
-    for transform in [
+    transforms: list[Transform] = [
         *(Symmetry(n) for n in SYMMETRIES),
         ColorPermutation((0, 2, 1, 3, 4, 5, 6, 7, 8, 9)),
         ReorderTrain((1, 0)),
         SwapPair(1, 0),
-    ]:
+    ]
+    for transform in transforms:
         assert parse_transform(transform.id) == transform
     assert [t.id for t in parse_chain("rot90+flip_h")] == ["rot90", "flip_h"]
     assert len(D8) == 7

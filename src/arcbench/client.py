@@ -45,6 +45,7 @@ import orjson
 import stamina
 from pydantic import SecretStr
 
+from arcbench import defaults
 from arcbench.errors import (
     AuthError,
     ConfigError,
@@ -53,7 +54,6 @@ from arcbench.errors import (
     PaymentRequiredError,
     RequestRejectedError,
 )
-from arcbench import defaults
 from arcbench.registry import ModelEntry, shown_url
 from arcbench.usage import Usage, reported_cost
 
@@ -684,4 +684,3 @@ class ModelClient:
             )
         log.info("%s: the server at %s serves %s", self.entry.name, self.base_url, ids[0])
         return ids[0]
-

@@ -79,4 +79,3 @@ def judge_train(task: Task, outcomes: Sequence[Any]) -> list[PairResult]:
                 detail = outcome.traceback
             results.append(PairResult(str(outcome.status), detail))
     return results
-

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-
 from pydantic import ValidationError
 
 from arcbench.errors import ResultsFileError

@@ -75,7 +75,8 @@ class Settings(StoreSettings):
     max_tokens: int | None = Field(None, ge=1, description="Completion token limit per request.")
     timeout: float = Field(
         defaults.TIMEOUT_S,
-        gt=0, description="Seconds one attempt may take, retries and waits included."
+        gt=0,
+        description="Seconds one attempt may take, retries and waits included.",
     )
     request_timeout: float | None = Field(
         None, gt=0, description="Seconds one request may take before it is retried (unset: all)."

@@ -48,15 +48,15 @@ def codegen(
         int | None,
         typer.Option(
             "--rounds",
-            help="Repair rounds after a program fails a train pair "
-            f"(default {defaults.ROUNDS}).",
+            help=f"Repair rounds after a program fails a train pair (default {defaults.ROUNDS}).",
         ),
     ] = None,
     exec_timeout: Annotated[
         float | None,
         typer.Option(
             "--exec-timeout",
-            help=f"Wall seconds for one program on one input (default {defaults.EXEC_TIMEOUT_S:g}).",
+            help="Wall seconds for one program on one input "
+            f"(default {defaults.EXEC_TIMEOUT_S:g}).",
         ),
     ] = None,
     sandbox: Annotated[

@@ -29,6 +29,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
+
 def _stderr() -> Console:
     from rich.console import Console
 

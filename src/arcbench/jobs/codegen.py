@@ -84,9 +84,7 @@ class CodegenJob:
         it), solved the train pairs, or was the last round."""
         if record.error is not None:
             return True
-        return isinstance(record, CodegenRecord) and attempt_finished(
-            record, self.settings.rounds
-        )
+        return isinstance(record, CodegenRecord) and attempt_finished(record, self.settings.rounds)
 
     def plan(self, run: RunDirectory) -> Plan[CodegenItem]:
         """Attempts still to run (or to continue), in task order. Attempts to continue need
@@ -101,9 +99,7 @@ class CodegenJob:
         full = _full_records(run, partial)
         return Plan(self._pending(run, full), len(self.tasks) * self.settings.attempts, remaining)
 
-    def _pending(
-        self, run: RunDirectory, full: dict[str, CodegenRecord]
-    ) -> Iterator[CodegenItem]:
+    def _pending(self, run: RunDirectory, full: dict[str, CodegenRecord]) -> Iterator[CodegenItem]:
         for task in self.tasks:
             for attempt in range(1, self.settings.attempts + 1):
                 last: CodegenRecord | None = None
@@ -335,9 +331,7 @@ def sandbox_entries(
     """run.json's `sandbox`: this session's isolation added to the run's history."""
     isolation = str(sandbox.isolation)
     if previous.sandbox is None:
-        info = SandboxInfo(
-            isolation=isolation, exec_timeout_s=exec_timeout_s, sessions=[isolation]
-        )
+        info = SandboxInfo(isolation=isolation, exec_timeout_s=exec_timeout_s, sessions=[isolation])
     else:
         info = previous.sandbox.resumed_with(isolation, exec_timeout_s)
     return {"sandbox": info}

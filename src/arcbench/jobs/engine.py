@@ -60,7 +60,7 @@ class JobRequest:
     def __post_init__(self) -> None:
         if self.run_name is not None:
             check_run_name(self.run_name)
-        self.kind  # an offline model with a command that needs a language model is refused
+        find_kind(self.command, model=self.model.name, offline=self.model.offline)
 
     @property
     def kind(self) -> JobKind:

@@ -35,8 +35,6 @@ def find_kind(command: str, *, model: str, offline: bool) -> JobKind:
         commands = [k.command for k in JOB_KINDS if k.offline]
         hint = f"run it with `arcbench {commands[0]} --model {model}`" if commands else ""
         raise ConfigError(
-            f"{model} is an offline catalog of programs, not a language model: {hint}".rstrip(
-                ": "
-            )
+            f"{model} is an offline catalog of programs, not a language model: {hint}".rstrip(": ")
         )
     raise ConfigError(f"no job runs `{command}` with {model}: use one of {', '.join(COMMANDS)}")
