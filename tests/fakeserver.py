@@ -26,7 +26,8 @@ Standalone, for benchmarks and CLI tests that need the server in its own process
 prints `READY http://127.0.0.1:PORT/v1` once listening and serves until SIGINT/SIGTERM.
 `spawn(...)` does this from Python and returns a handle; `POST /_control/enqueue`
 (`{"actions": [...], "path": "chat"|"models"}`), `GET /_control/requests`,
-`POST /_control/config` and `POST /_control/reset` script it over HTTP.
+`GET /_control/stats` (requests in flight now and at most), `POST /_control/config` and
+`POST /_control/reset` script it over HTTP.
 """
 
 from __future__ import annotations
@@ -187,6 +188,10 @@ class FakeServer:
         self.control = control
         self.answers: list[tuple[str, str]] = []
         self.requests: list[Recorded] = []
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        """Chat requests being answered right now, and the most there ever were at once (since
+        the last `reset`): what a client's concurrency looks like from the server."""
         self._queues: dict[str, deque[Action]] = {"chat": deque(), "models": deque()}
         self._recent: deque[float] = deque()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -218,6 +223,7 @@ class FakeServer:
             queue.clear()
         self.answers.clear()
         self.requests.clear()
+        self.peak_in_flight = self.in_flight
 
     # running
 
@@ -364,7 +370,12 @@ class FakeServer:
             if action is None:
                 action = self._default_action(record)
                 action = {**action, "delay": action.get("delay", 0.0) + self.latency}
-            return await self._perform(conn, writer, action, record)
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+            try:
+                return await self._perform(conn, writer, action, record)
+            finally:
+                self.in_flight -= 1
         await self._send(conn, writer, 404, b'{"error": {"message": "not found"}}')
         return True
 
@@ -481,6 +492,8 @@ class FakeServer:
             self.enqueue(*body["actions"], path=body.get("path", "chat"))
         elif command == "requests":
             result = [asdict(r) for r in self.requests]
+        elif command == "stats":
+            result = {"in_flight": self.in_flight, "peak_in_flight": self.peak_in_flight}
         elif command == "reset":
             self.reset()
         elif command == "config":
@@ -524,6 +537,12 @@ class ServerProcess:
         import httpx
 
         return list(httpx.get(f"{self.root}/_control/requests", timeout=10).json())
+
+    def stats(self) -> dict[str, int]:
+        """`in_flight` and `peak_in_flight` chat requests (see `FakeServer`)."""
+        import httpx
+
+        return dict(httpx.get(f"{self.root}/_control/stats", timeout=10).json())
 
     def stop(self) -> None:
         if self.process.poll() is None:
