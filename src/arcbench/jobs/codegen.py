@@ -20,17 +20,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from arcbench.errors import ModelError, SandboxError
-from arcbench.jobs.protocol import ChatModel, JobContext, Plan, ProgramChecker
+from arcbench.jobs.asking import AskingJob
+from arcbench.jobs.protocol import JobContext, Plan, ProgramChecker
 from arcbench.manifest import (
     CodegenCounts,
-    ModelInfo,
     RunManifest,
     RunSummary,
     SandboxInfo,
     ScoreSummary,
 )
 from arcbench.programs import extract_program, judge_train
-from arcbench.prompts import codegen_prompt, format_grid, prompt_version, repair_prompt
+from arcbench.prompts import codegen_prompt, format_grid, repair_prompt
 from arcbench.records import ChatMessage, CodegenRecord, ProgramResult, TracesRecord
 from arcbench.rundir import RunDirectory, now_iso, read_latest, record_id
 from arcbench.runfiles import iter_records
@@ -39,7 +39,6 @@ from arcbench.tally import Tally
 from arcbench.tasks import Task
 from arcbench.usage import Usage
 
-PROMPTS = ("codegen", "codegen_repair")
 MAX_FAILURES_SHOWN = 3
 """Failing train pairs shown in a repair prompt: enough to see the pattern, short enough to fit."""
 
@@ -54,27 +53,19 @@ class CodegenItem:
     resume_from: CodegenRecord | None = None
 
 
-class CodegenJob:
+class CodegenJob(AskingJob):
     """Programs from a model, `settings.attempts` per task, each repaired up to
     `settings.rounds` times, checked in the sandbox."""
 
+    PROMPTS = ("codegen", "codegen_repair")
+
     def __init__(self, context: JobContext) -> None:
-        if context.model is None or context.sandbox is None:
-            raise ValueError("the codegen job needs a model and a sandbox")
-        self.model: ChatModel = context.model
+        super().__init__(context)
+        if context.sandbox is None:
+            raise ValueError("CodegenJob needs a sandbox")
         self.sandbox: ProgramChecker = context.sandbox
-        self.tasks = context.tasks
-        self.settings = context.settings
         self._rounds_reached: dict[tuple[str, int | None, int], int] = {}
         """The round each attempt in flight is in, so a failure is recorded under its id."""
-
-    @property
-    def model_info(self) -> ModelInfo:
-        return ModelInfo.model_validate(self.model.describe())
-
-    @property
-    def prompt_version(self) -> str:
-        return prompt_version(*PROMPTS)
 
     def manifest_entries(self, previous: RunManifest) -> dict[str, Any]:
         return sandbox_entries(previous, self.sandbox, self.settings.exec_timeout)
@@ -149,21 +140,14 @@ class CodegenJob:
         task = item.task
         started = time.perf_counter()
         identity = program_identity(item.run_id, task, item.attempt, round_)
-        try:
-            completion = await self.model.complete(
-                [m.model_dump() for m in messages],
-                temperature=self.settings.temperature,
-                max_tokens=self.settings.max_tokens,
-            )
-        except ModelError as exc:
-            if exc.fatal:
-                raise
+        completion = await self.ask(messages)
+        if isinstance(completion, ModelError):
             return failed_program(
                 identity,
-                str(exc),
+                str(completion),
                 messages,
-                exc.usage,
-                exc.cost_usd,
+                completion.usage,
+                completion.cost_usd,
                 time.perf_counter() - started,
             )
         program = extract_program(completion.text)

@@ -15,17 +15,16 @@ from typing import Any
 
 from arcbench.answers import extract_grid, text_before_answer
 from arcbench.errors import ModelError
-from arcbench.jobs.protocol import ChatModel, JobContext, Plan
-from arcbench.manifest import ModelInfo, RunManifest, RunSummary, ScoreSummary, TracesCounts
-from arcbench.prompts import prompt_version, traces_prompt
+from arcbench.jobs.asking import AskingJob
+from arcbench.jobs.protocol import Plan
+from arcbench.manifest import RunManifest, RunSummary, ScoreSummary, TracesCounts
+from arcbench.prompts import traces_prompt
 from arcbench.records import ChatMessage, CodegenRecord, TracesRecord
 from arcbench.rundir import RunDirectory, now_iso, record_id
 from arcbench.scoring import matches_answer, score_solved
 from arcbench.tally import Tally
 from arcbench.tasks import Task
 from arcbench.usage import Usage
-
-PROMPTS = ("traces",)
 
 
 @dataclass(frozen=True)
@@ -39,23 +38,10 @@ class TracesItem:
     record_id: str
 
 
-class TracesJob:
+class TracesJob(AskingJob):
     """Reasoning and a predicted grid for every test input, `settings.attempts` times."""
 
-    def __init__(self, context: JobContext) -> None:
-        if context.model is None:
-            raise ValueError("the traces job needs a model")
-        self.model: ChatModel = context.model
-        self.tasks = context.tasks
-        self.settings = context.settings
-
-    @property
-    def model_info(self) -> ModelInfo:
-        return ModelInfo.model_validate(self.model.describe())
-
-    @property
-    def prompt_version(self) -> str:
-        return prompt_version(*PROMPTS)
+    PROMPTS = ("traces",)
 
     def manifest_entries(self, previous: RunManifest) -> dict[str, Any]:
         return {}
@@ -77,17 +63,15 @@ class TracesJob:
     async def work(self, item: TracesItem) -> AsyncIterator[TracesRecord]:
         messages = [ChatMessage(role="user", content=traces_prompt(item.task, item.test_index))]
         started = time.perf_counter()
-        try:
-            completion = await self.model.complete(
-                [m.model_dump() for m in messages],
-                temperature=self.settings.temperature,
-                max_tokens=self.settings.max_tokens,
-            )
-        except ModelError as exc:
-            if exc.fatal:
-                raise
+        completion = await self.ask(messages)
+        if isinstance(completion, ModelError):
             yield self._failure(
-                item, str(exc), messages, exc.usage, exc.cost_usd, time.perf_counter() - started
+                item,
+                str(completion),
+                messages,
+                completion.usage,
+                completion.cost_usd,
+                time.perf_counter() - started,
             )
             return
         answer = extract_grid(completion.text)
