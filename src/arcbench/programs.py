@@ -18,8 +18,6 @@ from arcbench.tasks import Task
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)```", re.DOTALL)
 _ENTRY = re.compile(r"^\s*def\s+(transform|solve_task)\s*\(", re.MULTILINE)
 
-ENTRY_POINTS = ("transform", "solve_task")
-
 
 @dataclass(frozen=True)
 class ExtractedProgram:

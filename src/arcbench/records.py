@@ -222,6 +222,3 @@ def parse_record(data: object) -> TracesRecord | CodegenRecord:
 def dump_record(record: RecordBase) -> bytes:
     """One line of `results.jsonl` (without its newline)."""
     return record.__pydantic_serializer__.to_json(record)
-
-
-NO_USAGE = Usage()

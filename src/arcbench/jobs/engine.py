@@ -122,26 +122,27 @@ async def run_job(
         run.write_manifest()
         plan = job.plan(run)
         tally = Tally.from_records(run.previous.values(), run.billed)
-    except BaseException:
-        run.release()
-        raise
-    reporter.started(run, plan.total, plan.remaining, tally)
-    with run_log(run.path / "run.log") as log:
-        log.info(
-            "%s %s run %s: model %s (%s), dataset %s, %d tasks, %s of %s to go",
-            "resuming" if run.resumed else "starting",
-            kind.command,
-            run.run_id,
-            request.model.name,
-            identity.model.model_id,
-            request.dataset.spec,
-            len(request.tasks),
-            plan.remaining,
-            plan.total,
-        )
-        if run.torn is not None:
-            log.warning(run.torn.describe())
-        status = await _run_logged(job, run, plan, tally, reporter, log, settings.max_concurrent)
+        reporter.started(run, plan.total, plan.remaining, tally)
+        with run_log(run.path / "run.log") as log:
+            log.info(
+                "%s %s run %s: model %s (%s), dataset %s, %d tasks, %s of %s to go",
+                "resuming" if run.resumed else "starting",
+                kind.command,
+                run.run_id,
+                request.model.name,
+                identity.model.model_id,
+                request.dataset.spec,
+                len(request.tasks),
+                plan.remaining,
+                plan.total,
+            )
+            if run.torn is not None:
+                log.warning(run.torn.describe())
+            status = await _run_logged(
+                job, run, plan, tally, reporter, log, settings.max_concurrent
+            )
+    finally:
+        run.release()  # closed by now unless the job never started: then the lock goes too
     return JobResult(run.path, status, run.manifest)
 
 
