@@ -19,7 +19,8 @@ grid or program (`parse_error`), or a program that crashes, is an outcome, not a
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Self
+import sys
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -120,11 +121,6 @@ class RecordBase(BaseModel):
     def _all_correct(self) -> bool:
         raise NotImplementedError
 
-    def without_text(self) -> Self:
-        """This record without its bulky fields (prompt, reply, reasoning, grids), for
-        bookkeeping over long runs; the file keeps them."""
-        return self.model_copy(update={"messages": [], "response": None, "reasoning": ""})
-
 
 class TracesRecord(RecordBase):
     """A `traces` attempt: one test input, one predicted grid (or why there is none)."""
@@ -192,11 +188,6 @@ class CodegenRecord(RecordBase):
             f"({self.latency_s:.2f} s, {self.usage.total_tokens} tokens)"
         )
 
-    def without_text(self) -> Self:
-        return self.model_copy(
-            update={"messages": [], "response": None, "reasoning": "", "code": None}
-        )
-
 
 def _record_kind(value: Any) -> str:
     if isinstance(value, RecordBase):
@@ -214,9 +205,32 @@ Record = Annotated[
 RECORD: TypeAdapter[TracesRecord | CodegenRecord] = TypeAdapter(Record)
 
 
-def parse_record(data: object) -> TracesRecord | CodegenRecord:
-    """Validate one decoded line of a results file (raises pydantic's `ValidationError`)."""
-    return RECORD.validate_python(data)
+TEXT_FIELDS = frozenset({"messages", "response", "reasoning", "code"})
+"""A record's bulky fields: bookkeeping over a long run leaves them in the file."""
+
+_REPEATED = ("run_id", "task_id", "model", "finished_at")
+"""Fields whose values recur from record to record: kept once in memory (interned)."""
+
+
+def parse_record(data: object, *, without_text: bool = False) -> TracesRecord | CodegenRecord:
+    """Validate one decoded line of a results file (raises pydantic's `ValidationError`).
+
+    `without_text` drops `TEXT_FIELDS` before validating and shares the strings that recur
+    between records, for the records a resume or a report keeps of a whole run: a few hundred
+    bytes each instead of the prompt and reply.
+    """
+    if not (without_text and isinstance(data, dict)):
+        return RECORD.validate_python(data)
+    kept = {key: value for key, value in data.items() if key not in TEXT_FIELDS}
+    for key in _REPEATED:
+        if isinstance(kept.get(key), str):
+            kept[key] = sys.intern(kept[key])
+    record = RECORD.validate_python(kept)
+    # pydantic's record of which fields were given explicitly is a set as large as the record's
+    # own fields; nothing reads it from these bookkeeping copies, so it is emptied (a third of
+    # their memory).
+    record.model_fields_set.clear()
+    return record
 
 
 def dump_record(record: RecordBase) -> bytes:

@@ -95,9 +95,9 @@ def read_latest(results: Path) -> tuple[dict[str, TracesRecord | CodegenRecord],
     every record cost, in one pass. A torn last line is skipped (`repair_tail` reports it)."""
     billed = Billed()
     latest: dict[str, TracesRecord | CodegenRecord] = {}
-    for record in iter_records(results):
+    for record in iter_records(results, without_text=True):
         billed.add(record)
-        latest[record.record_id] = record.without_text()
+        latest[record.record_id] = record
     return latest, billed
 
 

@@ -71,16 +71,20 @@ def iter_results(
 
 
 def iter_records(
-    path: Path, on_torn: Callable[[TornLine], None] | None = None
+    path: Path,
+    on_torn: Callable[[TornLine], None] | None = None,
+    *,
+    without_text: bool = False,
 ) -> Iterator[TracesRecord | CodegenRecord]:
-    """Yield each record of a run's results file, validated (see `arcbench.records`).
+    """Yield each record of a run's results file, validated (see `arcbench.records`;
+    `without_text` as `parse_record` says).
 
     A torn last line is handled as `iter_results` says; a line that is not a valid record raises
     `ResultsFileError` naming the file, the line and the field.
     """
     for number, value in _numbered(path, on_torn):
         try:
-            yield parse_record(value)
+            yield parse_record(value, without_text=without_text)
         except ValidationError as exc:
             raise _bad_line(path, number, _first_problem(exc), what="a valid record") from None
 
