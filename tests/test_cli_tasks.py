@@ -9,7 +9,7 @@ import pytest
 
 from arcbench.datasets import load_dataset
 from arcbench.transforms import invert_grid
-from conftest import run_cli
+from conftest import cli_env, run_cli
 from taskdata import TASK_A, TASK_B, write_json
 
 
@@ -29,6 +29,20 @@ def test_tasks_list_json_on_bundled_set() -> None:
     rows = orjson.loads(result.stdout)
     assert len(rows) == 120
     assert set(rows[0]) == {"id", "version", "train", "test", "train_shapes", "test_shapes"}
+
+
+def test_tasks_list_and_augment_use_the_dataset_setting(tmp_path: Path) -> None:
+    dataset = write_json(tmp_path / "mine.json", {"aaa": TASK_A, "bbb": TASK_B})
+    env = cli_env(ARCBENCH_DATASET=str(dataset))
+    listed = run_cli("tasks", "list", "--json", env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert [row["id"] for row in orjson.loads(listed.stdout)] == ["aaa", "bbb"]
+    out = tmp_path / "variants.json"
+    augmented = run_cli("tasks", "augment", "--transforms", "rot90", "--out", str(out), env=env)
+    assert augmented.returncode == 0, augmented.stderr
+    assert {entry["task_id"] for entry in orjson.loads(out.read_bytes())} == {"aaa", "bbb"}
+    default = run_cli("tasks", "list", "--json")  # no setting: ARC-AGI-2 evaluation
+    assert len(orjson.loads(default.stdout)) == 120
 
 
 def test_tasks_list_table_with_selection() -> None:

