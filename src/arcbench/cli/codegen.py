@@ -63,8 +63,8 @@ def codegen(
         str | None,
         typer.Option(
             "--sandbox",
-            help=f"full (namespaces, default {defaults.SANDBOX}) or weak (no namespaces; only "
-            "where full isolation is unavailable, and recorded in run.json).",
+            help="full (namespaces) or weak (no namespaces; only where full isolation is "
+            f"unavailable, and recorded in run.json); default {defaults.SANDBOX}.",
         ),
     ] = None,
     temperature: TemperatureOption = None,
