@@ -99,6 +99,7 @@ def llama_server(tmp_path: Path) -> Iterator[str]:
         log.close()
 
 
+@pytest.mark.timeout(900)  # its own bounds govern: 120 s to start, 600 s for the run
 def test_traces_against_llama_cpp_server(llama_server: str, tmp_path: Path) -> None:
     task = {
         "train": [{"input": [[1, 0], [0, 0]], "output": [[0, 1], [0, 0]]}],
