@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
@@ -84,7 +85,7 @@ def _report(value: object) -> None:
 
 
 if __name__ == "__main__":
-    commands = {
+    commands: dict[str, Callable[..., None]] = {
         "add": add,
         "vote": vote,
         "add-forever": add_forever,

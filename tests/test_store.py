@@ -18,7 +18,7 @@ from arcbench.errors import (
     TraceNotFoundError,
     VariationNotFoundError,
 )
-from arcbench.store import Store, Trace, TraceStore, VariationStore
+from arcbench.store import ImportedEntry, Store, Trace, TraceStore, VariationStore
 from arcbench.store.schema import APPLICATION_ID, SCHEMA_VERSION
 from arcbench.tasks import Pair, Provenance, Task, TestPair
 
@@ -346,8 +346,7 @@ def test_versions_continue_after_the_highest_ever_stored(store_path: Path) -> No
     assert [v.version for v in store.variations.list_variations()] == [5, 6]
 
 
-def imported(source: Task, version: int | None, **fields: object) -> object:
-    from arcbench.store import ImportedEntry
+def imported(source: Task, version: int | None, **fields: object) -> ImportedEntry:
     from arcbench.tasks import VariantEntry, variant_entry
 
     raw = {**variant_entry(source.model_copy(update={"version": version})), **fields}
@@ -509,7 +508,8 @@ def test_nature_of_data_documents_every_table_and_column(store_path: Path) -> No
     Store(store_path).traces.count()
     doc = (Path(__file__).resolve().parents[1] / "data" / "nature_of_data.md").read_text()
     tables = [
-        name for (name,) in table(store_path, "SELECT name FROM sqlite_master WHERE type = 'table'")
+        str(name)
+        for (name,) in table(store_path, "SELECT name FROM sqlite_master WHERE type = 'table'")
     ]
 
     assert sorted(tables) == ["revisions", "traces", "variations", "votes"]

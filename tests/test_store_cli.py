@@ -270,7 +270,7 @@ def _damaged(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
-BAD_STORES: dict[str, tuple[Callable[[Path], None], str]] = {
+BAD_STORES: dict[str, tuple[Callable[[Path], object], str]] = {
     "json": (
         lambda p: p.write_bytes(b'{"t1": []}'),
         "is not an arcbench database (not a SQLite file); it was left untouched: it looks like "
