@@ -19,7 +19,6 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -99,16 +98,6 @@ def read_latest(results: Path) -> tuple[dict[str, TracesRecord | CodegenRecord],
         billed.add(record)
         latest[record.record_id] = record
     return latest, billed
-
-
-def latest_records(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The last record of each `record_id` (a retried attempt supersedes its failure)."""
-    latest: dict[str, dict[str, Any]] = {}
-    for record in records:
-        rid = record.get("record_id")
-        if isinstance(rid, str):
-            latest[rid] = record
-    return latest
 
 
 def default_run_name(command: str, model: str, dataset: str, now: str) -> str:
