@@ -126,14 +126,14 @@ def main() -> None:
         table.add_column(column, justify="left" if column == "what" else "right")
     for name, values in api:
         p95 = percentile(values, 0.95)
-        goal = name in GOALS  # the goal is for task reads and checks; the list is loaded once
+        goaled = name in GOALS  # the goal is for task reads and checks; the list is loaded once
         table.add_row(
             f"API: {name}",
             str(len(values)),
             f"{statistics.median(values):.1f}",
             f"{p95:.1f}",
-            f"p95 < {API_GOAL_MS:g}" if goal else "",
-            ("ok" if p95 < API_GOAL_MS else "SLOW") if goal else "",
+            f"p95 < {API_GOAL_MS:g}" if goaled else "",
+            ("ok" if p95 < API_GOAL_MS else "SLOW") if goaled else "",
         )
     for name, values, goal in (
         ("page: render a 30x30 task (data to frame)", render, RENDER_GOAL_MS),

@@ -409,7 +409,7 @@ def test_a_variation_that_changes_nothing_or_is_malformed_is_refused(
 )
 def test_invalid_variation_bodies_are_422(server: AppServer, changes: dict[str, Any]) -> None:
     with signed_in(server, "ada") as http:
-        body = {"task_id": "aaa", "dataset": dataset(server), "version": None}
+        body: dict[str, Any] = {"task_id": "aaa", "dataset": dataset(server), "version": None}
         body.update({"transforms": ["rot90"], **changes})
         assert http.post("/api/variations", json=body).status_code == 422
 

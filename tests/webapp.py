@@ -135,9 +135,12 @@ class ServeProcess:
         lines: queue.Queue[str] = queue.Queue()
         assert self.process.stdout is not None
         stdout = self.process.stdout
-        self._reader = threading.Thread(
-            target=lambda: [lines.put(line) for line in stdout], daemon=True
-        )
+
+        def read() -> None:
+            for line in stdout:
+                lines.put(line)
+
+        self._reader = threading.Thread(target=read, daemon=True)
         self._reader.start()
         self.lines = lines
         self.url = ""

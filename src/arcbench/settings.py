@@ -143,7 +143,7 @@ class WebSettings(StoreSettings):
 
     host: str = Field("127.0.0.1", min_length=1, description="Address to listen on.")
     port: int = Field(8765, ge=0, le=65535, description="Port to listen on (0: any free port).")
-    dataset: str = Field(DEFAULT_DATASET, description="Dataset shown first.")
+    dataset: str = Field(defaults.DATASET, description="Dataset shown first.")
     data_dir: Path = Field(
         Path("data"), description="Directory of the store (arcbench.db) and the session key."
     )
