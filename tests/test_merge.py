@@ -183,7 +183,11 @@ def test_a_torn_last_line_is_skipped_with_a_warning(tmp_path: Path) -> None:
         ),
         (lambda d: _write(d / "x.json", b'{"metadata": 1}'), "is not a file merge reads"),
         (lambda d: _write(d / "x.json", b"7"), "is not a file merge reads"),
-        (lambda d: _write(d / "x.json", b'{"t1": [{"trace_id'), "cannot read"),
+        (lambda d: _write(d / "x.json", b'{"t1": [{"trace_id'), "x.json is not valid JSON ("),
+        (
+            lambda d: _write(d / "x.json", b"[" * 100_000 + b"]" * 100_000),
+            "x.json is not valid JSON (depth limit exceeded",
+        ),
     ],
 )
 def test_unreadable_inputs_are_one_clear_line(tmp_path: Path, make: Any, message: str) -> None:

@@ -270,6 +270,17 @@ def _damaged(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
+def _without(kind: str, name: str) -> Callable[[Path], None]:
+    """A real store from which another tool dropped one table or index."""
+
+    def make(path: Path) -> None:
+        with Store(path) as store:
+            store.traces.add_trace("t", "alice", "x")
+        _sqlite(path, f"DROP {kind} {name}")
+
+    return make
+
+
 BAD_STORES: dict[str, tuple[Callable[[Path], object], str]] = {
     "json": (
         lambda p: p.write_bytes(b'{"t1": []}'),
@@ -291,6 +302,11 @@ BAD_STORES: dict[str, tuple[Callable[[Path], object], str]] = {
         "was written by a newer arcbench (schema 99;",
     ),
     "damaged": (_damaged, "is damaged"),
+    "no votes table": (_without("TABLE", "votes"), "is damaged (its table votes is missing)"),
+    "no content index": (
+        _without("INDEX", "variations_by_content"),
+        "is damaged (its index variations_by_content is missing)",
+    ),
 }
 
 
@@ -314,6 +330,151 @@ def test_a_bad_store_file_is_refused_and_left_untouched(tmp_path: Path, kind: st
 
     assert store.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.db", "run"]
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: p.symlink_to(p.name), "cannot follow {p}: its symbolic links lead in a loop"),
+        (lambda p: os.mkfifo(p), "{p} is not a regular file (a device, pipe or socket)"),
+        (lambda p: None, "{p} is not a regular file (a device, pipe or socket)"),
+    ],
+    ids=["symlink loop", "fifo", "/dev/null"],
+)
+def test_a_store_path_that_loops_or_is_no_file_is_refused(
+    tmp_path: Path, make: Callable[[Path], None], message: str
+) -> None:
+    """A FIFO once made every command wait forever; a loop gave a traceback."""
+    store = tmp_path / "store.db"
+    make(store)
+    name = str(store) if store.is_symlink() or store.exists() else "/dev/null"
+    run = str(traces_run(tmp_path / "run", "r1", tasks=1))
+
+    for command in (
+        ["merge", run, "--store", name],
+        ["store", "info", "--store", name],
+        ["store", "backup", str(tmp_path / "b.db"), "--store", name],
+    ):
+        assert message.format(p=name) in refused(*command)
+    assert not (tmp_path / "b.db").exists()
+
+
+def test_export_and_backup_never_write_over_the_store(tmp_path: Path) -> None:
+    """An export to the store's own path once replaced the database with JSON, and a backup
+    onto its write-ahead log made the live store unreadable."""
+    ok("merge", str(traces_run(tmp_path / "run", "r1", tasks=2)))
+    before = stored_traces(STORE)
+    Path("link.db").symlink_to(STORE.resolve())
+    with Store(STORE) as running:  # a running web app: the side files exist
+        running.traces.count()
+        for target in (
+            "data/arcbench.db",
+            "link.db",
+            "data/arcbench.db-wal",
+            "data/../data/arcbench.db-shm",
+        ):
+            for command in (
+                ["store", "export", "--traces", target],
+                ["store", "export", "--variations", target],
+                ["store", "backup", target, "--force"],
+            ):
+                line = refused(*command)
+                assert f"{target} is the store itself" in line or f"{target} is a file of" in line
+
+        line = refused("store", "export", "--traces", "both.json", "--variations", "./both.json")
+        assert "--traces and --variations both name both.json" in line
+
+    assert not Path("both.json").exists()
+    assert Path("link.db").is_symlink()
+    assert stored_traces(STORE) == before
+    with sqlite3.connect(STORE) as db:
+        assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    db.close()
+
+
+def in_sandbox(script: str, *binds: str) -> subprocess.CompletedProcess[str]:
+    """Run a shell `script` (with `$PY` for this Python) where /dev is a private copy, so
+    that a regression writing over a device damages only the sandbox; `binds` are more bwrap
+    arguments."""
+    return subprocess.run(
+        ["bwrap", "--dev-bind", "/", "/", "--dev", "/dev", *binds, "sh", "-c", script],
+        capture_output=True, text=True, check=False, env=cli_env(PY=sys.executable),
+    )  # fmt: skip
+
+
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap for a private /dev")
+def test_an_export_to_standard_output_or_a_device_writes_through(tmp_path: Path) -> None:
+    """Exports replaced what they were given by a rename: `--traces /dev/stdout` put a regular
+    file where /dev/stdout was, and printed nothing."""
+    source = tmp_path / "traces_store.json"
+    source.write_bytes(orjson.dumps(original_store(), option=orjson.OPT_INDENT_2))
+    ok("merge", str(source))
+
+    piped = in_sandbox(
+        '"$PY" -m arcbench store export --traces /dev/stdout | cat > piped.json && '
+        '"$PY" -m arcbench store export --traces /dev/stdout > redirected.json && '
+        "test -L /dev/stdout && test -c /dev/full && echo devices-intact"
+    )
+    full = in_sandbox('"$PY" -m arcbench store export --traces /dev/full; test -c /dev/full')
+
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stdout == "devices-intact\n"
+    assert piped.stderr.count("wrote 12 traces to /dev/stdout") == 2
+    assert Path("piped.json").read_bytes() == source.read_bytes()
+    assert Path("redirected.json").read_bytes() == source.read_bytes()
+    assert full.returncode == 0, full.stderr  # /dev/full is still a device
+    assert (
+        full.stderr
+        == "arcbench: error: cannot write /dev/full: the disk is full; free space and retry\n"
+    )
+
+
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap for a small tmpfs")
+def test_a_full_disk_names_the_file_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    """A backup onto a full disk was reported as the store's disk being full, and an export
+    as "No space left on device; check the path and its permissions", naming no file."""
+    run = traces_run(tmp_path / "run", "r1", tasks=400)
+    ok("merge", str(run))  # about 370 KB
+    small = tmp_path / "small"
+    small.mkdir()
+
+    result = in_sandbox(
+        '"$PY" -m arcbench store backup small/b.db; '
+        '"$PY" -m arcbench store export --traces small/t.json; '
+        '"$PY" -m arcbench merge "$RUN" --store small/new.db >/dev/null; '
+        "ls -A small",
+        "--size", "131072", "--tmpfs", str(small), "--setenv", "RUN", str(run),
+    )  # fmt: skip
+
+    assert result.stderr.splitlines() == [
+        "arcbench: error: cannot write the backup small/b.db: the disk is full; nothing was "
+        "written, free space or give another file",
+        "arcbench: error: cannot write small/t.json: the disk is full; free space and retry",
+        "arcbench: error: cannot write small/new.db: the disk is full; free space and retry",
+    ]
+    left = result.stdout.split()
+    assert "b.db" not in left
+    assert "t.json" not in left
+    assert not [name for name in left if name.startswith(".")]  # no temporary file
+
+
+def test_a_backup_of_a_damaged_store_is_refused(tmp_path: Path) -> None:
+    """The online backup copies pages as they are: a damaged store gave a damaged backup that
+    looked like a good one."""
+    with Store(STORE) as store:
+        for n in range(200):
+            store.traces.add_trace(f"t{n % 7}", "alice", "x" * 300)
+    data = bytearray(STORE.read_bytes())
+    page = int.from_bytes(data[16:18], "big")
+    data[page * (len(data) // page // 2)] = 0xFF  # one b-tree page in the middle
+    STORE.write_bytes(bytes(data))
+    assert "traces      200" in ok("store", "info")  # it opens: the damage is deeper
+
+    line = refused("store", "backup", "b.db")
+
+    assert "data/arcbench.db is damaged (" in line
+    assert "no backup was written" in line
+    assert sorted(p.name for p in Path().iterdir()) == ["data"]
 
 
 def test_a_directory_as_the_store_is_named(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+from codecs import BOM_UTF8
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -51,6 +52,7 @@ from arcbench.store import (
 )
 from arcbench.store.database import SQLITE_HEADER
 from arcbench.store.files import entries_of_document, traces_of_document
+from arcbench.store.schema import MAX_INTEGER
 
 UNKNOWN_MODEL = "unknown-model"
 _MODEL_KEYS = ("model_id", "served_model_id", "id", "name")
@@ -94,6 +96,8 @@ class Inputs:
     traces: list[Trace] = field(default_factory=list)
     """Traces of earlier trace stores, as they were."""
     entries: list[ImportedEntry] = field(default_factory=list)
+    seen: dict[tuple[str, str], tuple[str, Trace]] = field(default_factory=dict)
+    """The imported traces by id, with where each was (see `traces_of_document`)."""
 
 
 @dataclass
@@ -176,16 +180,26 @@ def read_inputs(inputs: Iterable[Path]) -> Inputs:
 def _read_json_input(path: Path, read: Inputs) -> None:
     """A `.json` input: the older project's result file, a trace store or a variations list."""
     try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ResultsFileError(
+            f"cannot read {path}: {exc.strerror or exc}; check the path and its permissions"
+        ) from exc
+    try:
         with collector_paused():
-            document = orjson.loads(path.read_bytes())
-    except (OSError, orjson.JSONDecodeError) as exc:
-        raise ResultsFileError(f"cannot read {path}: {exc}") from exc
+            # a byte order mark, as some Windows editors write, is not JSON but harmless
+            document = orjson.loads(memoryview(data)[3:] if data[:3] == BOM_UTF8 else data)
+    except orjson.JSONDecodeError as exc:
+        raise ResultsFileError(
+            f"{path} is not valid JSON ({exc}); repair the file, or give another"
+        ) from exc
+    del data
     if isinstance(document, dict) and isinstance(document.get("results"), list):
-        read.attempts += _legacy_json(document)
+        read.attempts += _legacy_json(path, document)
     elif isinstance(document, list):
         read.entries += entries_of_document(path, document)
     elif isinstance(document, dict) and not {"metadata", "results"} & document.keys():
-        read.traces += traces_of_document(path, document)
+        read.traces += traces_of_document(path, document, read.seen)
     else:
         raise ResultsFileError(
             f"{path} is not a file merge reads: expected a result file ({{'metadata': {{…}}, "
@@ -242,7 +256,7 @@ def read_attempts(path: Path) -> tuple[TornLine | None, list[Attempt]]:
             lines = [] if first is None else [first, *records]
             metadata = [r for r in lines if r.get("entry_type") == "metadata"]
             legacy = [r for r in lines if r.get("entry_type") != "metadata"]
-            attempts = _legacy_attempts(legacy, metadata[-1] if metadata else {})
+            attempts = _legacy_attempts(path, legacy, metadata[-1] if metadata else {})
         else:
             run = _RunInfo.of(read_manifest(path.parent))
             latest: dict[str, Attempt] = {}
@@ -318,14 +332,14 @@ class _RunInfo:
 
     def attempt(self, path: Path, record: dict[str, Any]) -> Attempt:
         task_id, record_id = record.get("task_id"), record.get("record_id")
-        if not isinstance(task_id, str) or not isinstance(record_id, str):
+        if not isinstance(task_id, str) or not task_id or not isinstance(record_id, str):
             raise ResultsFileError(
                 f"{path}: record {record_id!r} has no task_id or record_id; "
                 "is this a results.jsonl written by arcbench?"
             )
         return Attempt(
             task_id=task_id,
-            version=_int(record.get("version")),
+            version=_version(path, f"record {record_id!r}", record.get("version")),
             reasoning=reasoning_text(record.get("reasoning")),
             record_id=record_id,
             run_id=_str(record.get("run_id")) or self.run_id,
@@ -337,13 +351,15 @@ class _RunInfo:
         )
 
 
-def _legacy_json(document: dict[str, Any]) -> list[Attempt]:
+def _legacy_json(path: Path, document: dict[str, Any]) -> list[Attempt]:
     metadata = document.get("metadata")
     lines = [r for r in document["results"] if isinstance(r, dict)]
-    return _legacy_attempts(lines, metadata if isinstance(metadata, dict) else {})
+    return _legacy_attempts(path, lines, metadata if isinstance(metadata, dict) else {})
 
 
-def _legacy_attempts(lines: list[dict[str, Any]], metadata: dict[str, Any]) -> list[Attempt]:
+def _legacy_attempts(
+    path: Path, lines: list[dict[str, Any]], metadata: dict[str, Any]
+) -> list[Attempt]:
     """Attempts of the older project's files, with ids derived from the run and position: a
     line's, or (reasoning given as a list, one entry per test input) each entry's."""
     if not lines:
@@ -368,7 +384,7 @@ def _legacy_attempts(lines: list[dict[str, Any]], metadata: dict[str, Any]) -> l
             attempts.append(
                 Attempt(
                     task_id=str(task_id or ""),
-                    version=_int(line.get("version")),
+                    version=_version(path, f"result #{index}", line.get("version")),
                     reasoning=text,
                     record_id=f"{run_id}-{index}{suffix}",
                     run_id=run_id,
@@ -454,5 +470,14 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+def _version(path: Path, where: str, value: Any) -> int | None:
+    """A record's task version: null (the original task) or a version number; anything else
+    means a damaged file, refused rather than merged as a trace of the wrong task."""
+    if value is None or (
+        isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_INTEGER
+    ):
+        return value
+    raise ResultsFileError(
+        f"{path}: {where} has version {value!r}, which is not a task version (null, or 1 to "
+        f"{MAX_INTEGER}); repair the file or leave it out"
+    )

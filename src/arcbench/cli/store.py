@@ -114,11 +114,13 @@ def export(
 
     --variations writes a dataset.json list of every version not deleted.
 
-    `arcbench merge` imports both again.
+    `arcbench merge` imports both again. A pipe or /dev/stdout is written straight through.
 
     Examples:
 
         arcbench store export --traces traces_store.json --variations dataset.json
+
+        arcbench store export --traces /dev/stdout | jq 'map_values(length)'
 
         arcbench tasks list --dataset dataset.json
     """
@@ -130,7 +132,11 @@ def export(
         written = opened.export(traces=traces, variations=variations)
     from rich.console import Console
 
-    console = Console(highlight=False, soft_wrap=True)
+    from arcbench.store.database import is_stream
+
+    # an export to standard output (`--traces /dev/stdout | jq`) keeps it for the data alone
+    streamed = any(path is not None and is_stream(path) for path in (traces, variations))
+    console = Console(highlight=False, soft_wrap=True, stderr=streamed)
     if written.traces is not None:
         console.print(f"wrote {written.traces:,} traces to {traces}")
     if written.variations is not None:

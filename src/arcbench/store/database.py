@@ -22,8 +22,10 @@ line naming it, and left exactly as it was. An older arcbench database is migrat
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sqlite3
+import stat
 import threading
 import weakref
 from collections.abc import Iterator
@@ -35,7 +37,7 @@ import orjson
 
 from arcbench.atomic import replacing
 from arcbench.errors import StoreCorruptError, StoreError, StoreLockedError
-from arcbench.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+from arcbench.store.schema import APPLICATION_ID, MIGRATIONS, OBJECTS, SCHEMA_VERSION
 
 DATABASE_FILE = "arcbench.db"
 """The store's file name inside a data directory (the web app's `--data-dir`)."""
@@ -52,6 +54,14 @@ BULK_CACHE_KIB = 32 * 1024
 SQLITE_HEADER = b"SQLite format 3\x00"
 """The first bytes of every SQLite database file."""
 _SIDE_FILES = ("-wal", "-shm", "-journal")
+_TARGET_ERRORS = (
+    "SQLITE_FULL",
+    "SQLITE_IOERR",
+    "SQLITE_READONLY",
+    "SQLITE_CANTOPEN",
+    "SQLITE_PERM",
+)
+"""Errors of a backup that concern the file written, not the store read."""
 
 Scope = Literal["traces", "variations"]
 
@@ -112,7 +122,7 @@ class Database:
         self, path: Path, *, timeout: float = DEFAULT_TIMEOUT_S, create: bool = True
     ) -> None:
         self.path = path
-        self.file = path.resolve()
+        self.file = resolved(path)
         self.timeout = timeout
         self.create = create
         self._memory = False
@@ -168,9 +178,11 @@ class Database:
                 yield transaction
                 transaction.bump_revisions()
                 connection.execute("ROLLBACK" if dry_run else "COMMIT")
-            except BaseException:
+            except BaseException as exc:
                 if connection.in_transaction:
                     connection.execute("ROLLBACK")
+                if isinstance(exc, UnicodeEncodeError | OverflowError):
+                    raise _unstorable(exc) from None
                 raise
             finally:
                 if bulk:
@@ -211,10 +223,12 @@ class Database:
         """Copy the database to `target` with SQLite's online backup: a consistent snapshot,
         taken while other processes keep reading and writing. `target` appears whole or not
         at all; an existing file is replaced only with `overwrite`."""
-        if target.resolve() == self.file:
-            raise StoreError(f"{target} is the store itself: give the backup another name")
-        if target.is_dir():
-            raise StoreError(f"{target} is a directory: give a file name for the backup")
+        self.refuse_target(target, "the backup")
+        if is_stream(target):
+            raise StoreError(
+                f"{target} is not a regular file (a device, pipe or socket): give a file name "
+                "for the backup"
+            )
         if target.exists() and not overwrite:
             raise StoreError(f"{target} exists: give another file name, or --force to replace it")
         source = self.connection()
@@ -222,10 +236,38 @@ class Database:
             copy = sqlite3.connect(tmp, isolation_level=None)
             try:
                 with self.translated():
-                    source.backup(copy)
-                    copy.execute("PRAGMA journal_mode = DELETE")
+                    try:
+                        source.backup(copy)
+                        copy.execute("PRAGMA journal_mode = DELETE")
+                    except sqlite3.Error as exc:
+                        name = getattr(exc, "sqlite_errorname", "") or ""
+                        if name.startswith(_TARGET_ERRORS):
+                            reason = "the disk is full" if name == "SQLITE_FULL" else str(exc)
+                            raise StoreError(
+                                f"cannot write the backup {target}: {reason}; nothing was "
+                                "written, free space or give another file"
+                            ) from exc
+                        raise
+                    try:
+                        problems = [row for (row,) in copy.execute("PRAGMA quick_check(3)")]
+                    except sqlite3.DatabaseError as exc:  # damage too deep to list
+                        problems = [str(exc)]
+                if problems != ["ok"]:
+                    raise StoreCorruptError(
+                        f"{self.path} is damaged ({'; '.join(problems)}); no backup was "
+                        "written and the store was left as it is: restore an earlier backup"
+                    )
             finally:
                 copy.close()
+
+    def refuse_target(self, target: Path, what: str) -> None:
+        """Refuse to write `what` (a backup, an export) over the store or one of its side files:
+        replacing the database or its write-ahead log under running writers loses their data."""
+        file = resolved(target)
+        own = {self.file.with_name(self.file.name + suffix) for suffix in _SIDE_FILES}
+        if file == self.file or file in own:
+            which = "the store itself" if file == self.file else "a file of the store"
+            raise StoreError(f"{target} is {which} ({self.path}): write {what} to another file")
 
     def revision(self, scope: Scope | None = None, task_id: str | None = None) -> int:
         """The change counter (0: no change yet): of the whole store, of one `scope` (traces or
@@ -289,6 +331,13 @@ class Database:
                 f"{self.path} is a directory, not a database file: give a file path such as "
                 f"{self.path / DATABASE_FILE}"
             )
+        with contextlib.suppress(OSError):
+            if not stat.S_ISREG(self.file.stat().st_mode):
+                # a FIFO would block the read below forever; a device is never a database
+                raise StoreError(
+                    f"{self.path} is not a regular file (a device, pipe or socket): give the "
+                    "path of a database file"
+                )
         try:
             with self.file.open("rb") as handle:
                 head = handle.read(len(SQLITE_HEADER))
@@ -319,15 +368,17 @@ class Database:
             ) from exc
 
     def _check_schema(self, connection: sqlite3.Connection) -> None:
-        (application_id,) = connection.execute("PRAGMA application_id").fetchone()
-        (version,) = connection.execute("PRAGMA user_version").fetchone()
-        if application_id != APPLICATION_ID:
-            (objects,) = connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            if application_id or version or objects:
-                raise StoreCorruptError(
-                    f"{self.path} is a SQLite database of another application, not an "
-                    "arcbench store; it was left untouched: give another --store"
-                )
+        # One statement, one snapshot: read apart, another process creating the store between
+        # the reads would make a new arcbench database look like another application's.
+        application_id, version, objects = connection.execute(
+            "SELECT (SELECT application_id FROM pragma_application_id), "
+            "(SELECT user_version FROM pragma_user_version), (SELECT count(*) FROM sqlite_master)"
+        ).fetchone()
+        if application_id != APPLICATION_ID and (application_id or version or objects):
+            raise StoreCorruptError(
+                f"{self.path} is a SQLite database of another application, not an "
+                "arcbench store; it was left untouched: give another --store"
+            )
         if version > SCHEMA_VERSION:
             from arcbench import __version__
 
@@ -342,6 +393,7 @@ class Database:
         same: whoever takes the write lock second finds the work done)."""
         (version,) = connection.execute("PRAGMA user_version").fetchone()
         if version == SCHEMA_VERSION:
+            self._check_objects(connection)
             return
         connection.execute("BEGIN IMMEDIATE")
         try:
@@ -356,6 +408,16 @@ class Database:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
             raise
+
+    def _check_objects(self, connection: sqlite3.Connection) -> None:
+        """Refuse a database of our schema that lacks one of its tables or indexes."""
+        present = set(connection.execute("SELECT type, name FROM sqlite_master"))
+        missing = sorted(f"{kind} {name}" for kind, name in OBJECTS - present)
+        if missing:
+            raise StoreCorruptError(
+                f"{self.path} is damaged (its {', '.join(missing)} is missing); it was left as "
+                "it is: restore a copy made with `arcbench store backup`"
+            )
 
     # -- errors -------------------------------------------------------------------------------
 
@@ -408,19 +470,83 @@ class Database:
         if name == "SQLITE_FULL":
             return StoreError(f"cannot write {path}: the disk is full; free space and retry")
         if name.startswith("SQLITE_IOERR"):
-            return StoreError(f"cannot read or write {path} ({exc}); check the disk and retry")
+            return StoreError(
+                f"cannot read or write {path} ({exc}); check the disk (full? failing?) and retry"
+            )
+        if str(exc).startswith(("no such table", "no such column")):
+            return StoreCorruptError(
+                f"{path} is damaged ({exc}); it was left as it is: restore a copy made with "
+                "`arcbench store backup`"
+            )
         return None
 
 
 def json_text(value: Any) -> str | None:
     """`value` as the JSON text a column holds (None stays SQL NULL)."""
-    return None if value is None else orjson.dumps(value).decode()
+    if value is None:
+        return None
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError as exc:
+        raise StoreError(
+            f"cannot store a field as JSON ({exc}): send valid UTF-8 text and integers within "
+            "64 bits"
+        ) from None
+
+
+def resolved(path: Path) -> Path:
+    """`path` with every symbolic link followed, or a `StoreError` for a link that loops."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a loop, before Python 3.13
+        loop = isinstance(exc, RuntimeError) or exc.errno == errno.ELOOP
+        reason = "its symbolic links lead in a loop" if loop else exc.strerror or str(exc)
+        raise StoreError(
+            f"cannot follow {path}: {reason}; point it at a file or give another path"
+        ) from None
+
+
+def is_stream(path: Path) -> bool:
+    """Whether `path` is a pipe, a device or a terminal (`/dev/stdout`, `/proc/self/fd/1`, a
+    FIFO) rather than a file: written straight through, never replaced by a rename (which
+    would put a regular file where the device or the link to it was)."""
+    if str(path.absolute()).startswith(("/dev/", "/proc/")):
+        return True
+    try:
+        return not stat.S_ISREG(path.stat().st_mode)
+    except (OSError, RuntimeError):  # missing (a new file), or a loop named when written
+        return False
+
+
+def _unstorable(exc: UnicodeEncodeError | OverflowError) -> StoreError:
+    """A value Python holds but SQLite cannot: a string with an unpaired surrogate (which JSON
+    `"\\ud800"` escapes can produce) or an integer beyond 64 bits."""
+    if isinstance(exc, UnicodeEncodeError):
+        return StoreError(
+            "cannot store text that is not valid Unicode (it holds an unpaired surrogate such "
+            "as \\ud800): send UTF-8 text"
+        )
+    return StoreError(f"cannot store an integer beyond 64 bits ({exc}): send a smaller number")
 
 
 def require_user(username: str) -> None:
     """Refuse a change without a username: every trace, vote and signature names a person."""
     if not isinstance(username, str) or not username.strip():
         raise StoreError("a username is required: set one before writing, voting or signing")
+    require_text(username, "a username")
+
+
+def require_text(value: str, what: str) -> None:
+    """Refuse a string SQLite cannot store (an unpaired surrogate), naming what it was."""
+    if not isinstance(value, str):
+        raise StoreError(f"{what} is a string, not {type(value).__name__}")
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise StoreError(
+            f"{what} is not valid Unicode (it holds an unpaired surrogate such as \\ud800): "
+            "send UTF-8 text"
+        ) from None
 
 
 def missing_store_hint(path: Path) -> str:

@@ -6,7 +6,8 @@ export of an import equals the input.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import errno
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,9 @@ import orjson
 from pydantic import TypeAdapter, ValidationError
 
 from arcbench.atomic import write_atomic
-from arcbench.errors import ResultsFileError
+from arcbench.errors import ResultsFileError, StoreError
+from arcbench.store.database import is_stream
+from arcbench.store.schema import MAX_INTEGER
 from arcbench.store.traces import Trace, TraceStore
 from arcbench.store.variations import ImportedEntry, VariationStore
 from arcbench.tasks import VariantEntry
@@ -22,9 +25,15 @@ from arcbench.tasks import VariantEntry
 _ENTRY = TypeAdapter(VariantEntry)
 
 
-def traces_of_document(path: Path, document: dict[str, Any]) -> list[Trace]:
+def traces_of_document(
+    path: Path, document: dict[str, Any], seen: dict[tuple[str, str], tuple[str, Trace]]
+) -> list[Trace]:
     """The traces of a `traces_store.json` document, validated; a trace that breaks the
-    format stops the import with its file, task, position and field named."""
+    format stops the import with its file, task, position and field named.
+
+    `seen` holds the traces of the files read before (by `trace_id` and `source.record_id`,
+    with where each was): a trace listed twice is imported once, but two different traces
+    under one id stop the import, since keeping either would silently drop the other."""
     traces: list[Trace] = []
     for task_id, items in document.items():
         if not isinstance(items, list):
@@ -42,12 +51,29 @@ def traces_of_document(path: Path, document: dict[str, Any]) -> list[Trace]:
                     "trace is listed under its own task"
                 )
             try:
-                traces.append(Trace.model_validate({"task_id": task_id, **item}))
+                trace = Trace.model_validate({"task_id": task_id, **item})
             except ValidationError as exc:
                 raise ResultsFileError(
                     f"{where} ({item.get('trace_id')!r}): {_first(exc)}"
                 ) from None
+            _refuse_conflict(where, trace, seen)
+            traces.append(trace)
     return traces
+
+
+def _refuse_conflict(
+    where: str, trace: Trace, seen: dict[tuple[str, str], tuple[str, Trace]]
+) -> None:
+    keys = [("trace_id", trace.trace_id)]
+    if trace.source is not None:
+        keys.append(("source.record_id", trace.source.record_id))
+    for key in keys:
+        earlier = seen.setdefault(key, (where, trace))
+        if earlier[1] != trace:
+            raise ResultsFileError(
+                f"{where} reuses the {key[0]} {key[1]!r} of a different trace (at "
+                f"{earlier[0]}): give one of them another id, or remove one, and retry"
+            )
 
 
 def entries_of_document(path: Path, document: list[Any]) -> list[ImportedEntry]:
@@ -55,13 +81,20 @@ def entries_of_document(path: Path, document: list[Any]) -> list[ImportedEntry]:
     output), validated as task versions and kept as written."""
     entries: list[ImportedEntry] = []
     for index, item in enumerate(document):
+        task = item.get("task_id") if isinstance(item, dict) else None
         try:
             entry = _ENTRY.validate_python(item)
         except ValidationError as exc:
-            task = item.get("task_id") if isinstance(item, dict) else None
             raise ResultsFileError(
                 f"{path}: entry #{index} (task {task!r}) is not a task version: {_first(exc)}"
             ) from None
+        for name in ("version", "parent_version"):
+            number = getattr(entry, name)
+            if number is not None and not 1 <= number <= MAX_INTEGER:
+                raise ResultsFileError(
+                    f"{path}: entry #{index} (task {task!r}): {name} {number} is not a version "
+                    f"number (1 to {MAX_INTEGER}, or null for the original task); fix the entry"
+                )
         entries.append(ImportedEntry(entry, item))
     return entries
 
@@ -83,7 +116,7 @@ def export_traces(store: TraceStore, path: Path) -> int:
             first = False
         yield b"{}" if first else b"\n}"
 
-    write_atomic(path, chunks())
+    write_export(path, chunks())
     return count
 
 
@@ -99,8 +132,28 @@ def export_variations(store: VariationStore, path: Path) -> int:
             count += 1
         yield b"[]" if count == 0 else b"]"
 
-    write_atomic(path, chunks())
+    write_export(path, chunks())
     return count
+
+
+def write_export(path: Path, chunks: Iterable[bytes]) -> None:
+    """Write an export atomically to a file, or straight through to a pipe or a device
+    (`--traces /dev/stdout`); an error names the file and what to do."""
+    try:
+        if is_stream(path):
+            with path.open("wb") as out:
+                for chunk in chunks:
+                    out.write(chunk)
+        else:
+            write_atomic(path, chunks)
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            reason = "the disk is full; free space and retry"
+        elif exc.errno == errno.EPIPE:
+            reason = "the program reading it stopped (broken pipe)"
+        else:
+            reason = f"{exc.strerror or exc}; check the path and its permissions"
+        raise StoreError(f"cannot write {path}: {reason}") from exc
 
 
 def _first(exc: ValidationError) -> str:

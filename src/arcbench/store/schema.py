@@ -103,3 +103,23 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
 
 SCHEMA_VERSION = len(MIGRATIONS)
 """The version this arcbench writes and reads."""
+
+OBJECTS = frozenset(
+    {
+        ("table", "traces"),
+        ("table", "votes"),
+        ("table", "variations"),
+        ("table", "revisions"),
+        ("index", "traces_by_task"),
+        ("index", "variations_by_content"),
+        ("index", "revisions_by_revision"),
+    }
+)
+"""The tables and indexes a database at `SCHEMA_VERSION` holds (SQLite's own `sqlite_*`
+objects aside). One missing means the file was damaged by hand or by another tool: without
+`votes` every read of a trace fails, without `variations_by_content` duplicates slip in."""
+
+MAX_INTEGER = 2**53 - 1
+"""The largest score or version number the store accepts from outside. SQLite holds 64 bits,
+but a browser's JSON reads integers beyond 2**53 inexactly, and a version near 2**63 would
+leave no next number for its task."""

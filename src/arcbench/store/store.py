@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from arcbench.store.database import DEFAULT_TIMEOUT_S, Database
+from arcbench.errors import StoreError
+from arcbench.store.database import DEFAULT_TIMEOUT_S, Database, resolved
 from arcbench.store.files import export_traces, export_variations
 from arcbench.store.traces import MergeOutcome, Trace, TraceStore
 from arcbench.store.variations import ImportedEntry, VariationImport, VariationStore
@@ -124,7 +125,16 @@ class Store:
 
     def export(self, *, traces: Path | None = None, variations: Path | None = None) -> Exported:
         """Write the traces as `traces_store.json` and/or the variations as `dataset.json`,
-        both from one snapshot of the store (changes made meanwhile are in neither)."""
+        both from one snapshot of the store (changes made meanwhile are in neither). Neither
+        may be the store or one of its files, nor both the same file."""
+        for target, what in ((traces, "the traces"), (variations, "the variations")):
+            if target is not None:
+                self.database.refuse_target(target, what)
+        if traces is not None and variations is not None and _same_file(traces, variations):
+            raise StoreError(
+                f"--traces and --variations both name {traces}: the second would overwrite the "
+                "first; give two files"
+            )
         with self.database.read():
             return Exported(
                 traces=export_traces(self.traces, traces) if traces is not None else None,
@@ -148,3 +158,7 @@ class Store:
             merged = self.traces.merge_in(tx, traces)
             imported = self.variations.import_in(tx, entries)
         return merged, imported
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    return resolved(one) == resolved(other)

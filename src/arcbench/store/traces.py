@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -30,10 +30,15 @@ from arcbench.store.database import (
     Database,
     Transaction,
     json_text,
+    require_text,
     require_user,
 )
+from arcbench.store.schema import MAX_INTEGER
 
 ANY_VERSION: Literal["any"] = "any"
+
+Seconds = Annotated[float, Field(allow_inf_nan=False)]
+"""A Unix time: NaN (which SQLite stores as NULL) and infinities are refused."""
 
 _CHUNK = 500
 """Values per `IN (…)` query when checking which of many ids the store already holds."""
@@ -57,7 +62,8 @@ class Trace(BaseModel):
     `timestamp` and `edited_at` are Unix seconds, as the original store wrote them; `voters`
     maps a username to their vote, +1 or -1, and `score` is the sum of the votes. Fields not
     named here (`model_extra`) are kept as they came. Validation is strict: an imported trace
-    whose `score` is `"3"` or whose `version` is `true` is refused, not coerced.
+    whose `score` is `"3"` or whose `version` is `true` is refused, not coerced; so are a
+    version below 1 and a score or version beyond `MAX_INTEGER`.
     """
 
     model_config = ConfigDict(extra="allow", strict=True)
@@ -66,12 +72,12 @@ class Trace(BaseModel):
     task_id: str = Field(min_length=1)
     username: str
     text: str
-    score: int = 0
-    timestamp: float | str
+    score: int = Field(0, ge=-MAX_INTEGER, le=MAX_INTEGER)
+    timestamp: Seconds | str
     voters: dict[str, Literal[1, -1]] = Field(default_factory=dict)
-    version: int | None = None
+    version: int | None = Field(None, ge=1, le=MAX_INTEGER)
     source: TraceSource | None = None
-    edited_at: float | None = None
+    edited_at: Seconds | None = None
 
 
 _TRACES = TypeAdapter(list[Trace])
@@ -204,14 +210,16 @@ class TraceStore:
         except ValidationError as exc:
             error = exc.errors(include_url=False)[0]
             raise StoreError(f"cannot add a trace: {error['loc'][0]}: {error['msg']}") from None
+        require_text(task_id, "a task id")
+        require_text(text, "a trace's text")
         with self.database.write() as tx:
             _insert(tx, [trace])
         return trace
 
     def edit_trace(self, trace_id: str, username: str, text: str) -> Trace:
         """Replace a trace's text; only its author may."""
-        if not isinstance(text, str):
-            raise StoreError(f"a trace's text is a string, not {type(text).__name__}")
+        require_user(username)
+        require_text(text, "a trace's text")
         with self.database.write() as tx:
             row_id, task_id, author = _find(tx.connection, trace_id)
             _require_author(trace_id, author, username, "edit")
@@ -224,6 +232,7 @@ class TraceStore:
 
     def delete_trace(self, trace_id: str, username: str, *, admin: bool = False) -> None:
         """Delete a trace and its votes; its author may, and so may an admin."""
+        require_user(username)
         with self.database.write() as tx:
             row_id, task_id, author = _find(tx.connection, trace_id)
             if not admin:
@@ -358,6 +367,8 @@ def _model(record: dict[str, Any]) -> Trace:
 
 
 def _read_one(db: sqlite3.Connection, trace_id: str) -> dict[str, Any]:
+    if not isinstance(trace_id, str):
+        raise _not_found(trace_id)
     row = db.execute(f"SELECT {_COLUMNS} FROM traces WHERE trace_id = ?", (trace_id,)).fetchone()
     if row is None:
         raise _not_found(trace_id)
@@ -374,6 +385,8 @@ def _voters(db: sqlite3.Connection, query: str, params: Sequence[Any]) -> dict[i
 
 
 def _find(db: sqlite3.Connection, trace_id: str) -> tuple[int, str, str]:
+    if not isinstance(trace_id, str):
+        raise _not_found(trace_id)
     row = db.execute(
         "SELECT id, task_id, username FROM traces WHERE trace_id = ?", (trace_id,)
     ).fetchone()
