@@ -5,12 +5,16 @@ change and only then, and an older database is migrated forward."""
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, ClassVar
 
 import orjson
 import pytest
+from pydantic import ValidationError
 
 from arcbench.errors import (
     StoreError,
@@ -21,6 +25,7 @@ from arcbench.errors import (
 from arcbench.store import ImportedEntry, Store, Trace, TraceStore, VariationStore
 from arcbench.store.schema import APPLICATION_ID, SCHEMA_VERSION
 from arcbench.tasks import Pair, Provenance, Task, TestPair
+from conftest import run_cli
 
 
 @pytest.fixture
@@ -569,3 +574,102 @@ def test_any_text_is_stored_and_returned_verbatim(store_path: Path, value: str) 
     )  # fmt: skip
     assert exported["text"] == value
     assert store.traces.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda s, t: s.add_trace("t1", "alice", "x", 0), "version: Input should be greater"),
+        (lambda s, t: s.add_trace("t1", "alice", "x", -3), "version: Input should be greater"),
+        (lambda s, t: s.add_trace("t1", "alice", "x", 2**63), "version: Input should be less"),
+        (lambda s, t: s.add_trace("t1", "alice", "lone \ud800"), "text is not valid Unicode"),
+        (lambda s, t: s.add_trace("t\udfff", "alice", "x"), "task id is not valid Unicode"),
+        (lambda s, t: s.add_trace("t1", "\ud800", "x"), "username is not valid Unicode"),
+        (lambda s, t: s.edit_trace(t, "alice", "\ud800"), "text is not valid Unicode"),
+        (lambda s, t: s.vote(t, "b\ud800", 1), "username is not valid Unicode"),
+        (lambda s, t: s.edit_trace(t, "", "x"), "username is required"),
+        (lambda s, t: s.delete_trace(t, None, admin=True), "username is required"),
+        (lambda s, t: s.vote(["x"], "bob", 1), "no trace ['x'] in the store"),
+        (lambda s, t: s.edit_trace(7, "alice", "x"), "no trace 7 in the store"),
+    ],
+)
+def test_hostile_arguments_are_refused_with_a_store_error(
+    store_path: Path, change: object, message: str
+) -> None:
+    """What a web request can send: versions SQLite cannot hold (an OverflowError) or that
+    name no version, strings JSON's "\\ud800" escapes make (a UnicodeEncodeError), an empty
+    editor, a list as a trace id (a ProgrammingError). Each was a traceback, or stored."""
+    store = TraceStore(store_path)
+    trace = store.add_trace("t1", "alice", "Text.")
+
+    with pytest.raises(StoreError, match=re.escape(message)):
+        change(store, trace.trace_id)  # type: ignore[operator]
+
+    assert store.list_traces("t1") == [trace]
+
+
+def test_a_trace_with_numbers_no_store_or_browser_holds_is_refused() -> None:
+    base = {"trace_id": "t1_a", "task_id": "t1", "username": "a", "text": "x", "timestamp": 1.0}
+    for bad in (
+        {"score": 2**63},
+        {"score": -(2**53)},
+        {"version": 2**53},
+        {"timestamp": float("nan")},
+        {"edited_at": float("inf")},
+    ):
+        with pytest.raises(ValidationError):
+            Trace.model_validate({**base, **bad})
+    assert Trace.model_validate({**base, "score": 2**53 - 1, "version": 2**53 - 1}).score > 0
+
+
+def test_a_variation_with_a_hostile_username_is_refused(store_path: Path) -> None:
+    store = VariationStore(store_path)
+    with pytest.raises(StoreError, match="username is not valid Unicode"):
+        store.add_variation(task(1), "\ud800")
+    assert store.list_variations() == []
+
+
+class _RacingConnection(sqlite3.Connection):
+    """A connection that lets another process create the store right after its first
+    statement: the moment a check split over several statements would be torn."""
+
+    racer: ClassVar[Callable[[], None] | None] = None
+    statements: ClassVar[int] = 0
+
+    def execute(self, *args: Any, **kwargs: Any) -> sqlite3.Cursor:
+        _RacingConnection.statements += 1
+        if _RacingConnection.statements == 2 and _RacingConnection.racer is not None:
+            racer, _RacingConnection.racer = _RacingConnection.racer, None
+            racer()
+        return super().execute(*args, **kwargs)
+
+
+def test_a_store_created_by_another_process_while_this_one_opens_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two processes creating a store at once: the check of the file saw no application id
+    and then, read apart, the schema version another process had just committed, and refused
+    a new arcbench database as "a SQLite database of another application"."""
+    store_path = tmp_path / "data" / "arcbench.db"
+    store_path.parent.mkdir()
+    legacy = tmp_path / "traces_store.json"
+    legacy.write_bytes(orjson.dumps({"t9": [
+        {"trace_id": "t9_a", "task_id": "t9", "username": "bob", "text": "Other process.",
+         "score": 0, "timestamp": 1.0, "voters": {}},
+    ]}))  # fmt: skip
+
+    def other_process_creates_the_store() -> None:
+        result = run_cli("merge", str(legacy), "--store", str(store_path))
+        assert result.returncode == 0, result.stderr
+
+    connect = sqlite3.connect
+    monkeypatch.setattr(
+        sqlite3, "connect", lambda *a, **k: connect(*a, **k, factory=_RacingConnection)
+    )
+    _RacingConnection.racer = other_process_creates_the_store
+    store = TraceStore(store_path)
+    trace = store.add_trace("t1", "alice", "This process.")
+
+    assert _RacingConnection.racer is None  # the other process did run in between
+    assert [t.trace_id for t in store.list_traces("t9")] == ["t9_a"]
+    assert store.get_trace(trace.trace_id).text == "This process."

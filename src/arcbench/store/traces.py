@@ -198,6 +198,9 @@ class TraceStore:
         """Add a person's trace for a task (or one version of it); returns it with its new
         `trace_id`."""
         require_user(username)
+        for value, what in ((task_id, "a task id"), (text, "a trace's text")):
+            if isinstance(value, str):  # other types: refused with the field named, below
+                require_text(value, what)
         try:
             trace = Trace(
                 trace_id=f"{task_id}_{uuid.uuid4().hex[:16]}",
@@ -210,8 +213,6 @@ class TraceStore:
         except ValidationError as exc:
             error = exc.errors(include_url=False)[0]
             raise StoreError(f"cannot add a trace: {error['loc'][0]}: {error['msg']}") from None
-        require_text(task_id, "a task id")
-        require_text(text, "a trace's text")
         with self.database.write() as tx:
             _insert(tx, [trace])
         return trace
