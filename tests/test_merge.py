@@ -239,6 +239,99 @@ def _write(path: Path, data: bytes) -> Path:
     return path
 
 
+def _trace(trace_id: str, task_id: str = "t1", **fields: Any) -> dict[str, Any]:
+    return {"trace_id": trace_id, "task_id": task_id, "username": "ann", "text": "Rule.",
+            "score": 0, "timestamp": 1.0, "voters": {}, **fields}  # fmt: skip
+
+
+def test_an_id_reused_by_another_trace_stops_the_import(tmp_path: Path) -> None:
+    """Two different traces under one trace_id (a hand-merged file): the second was dropped
+    and counted as "already in the store". A copy of the same trace is still merged once."""
+    one = _write(tmp_path / "one.json", orjson.dumps({"t1": [_trace("t1_a"), _trace("t1_a")]}))
+    out, store = merge(str(one), str(one))
+    assert [t["trace_id"] for t in all_traces(store)] == ["t1_a"]
+    assert _count(out, "duplicates skipped") == 3
+
+    for name, document in (
+        ("inside.json", {"t1": [_trace("t1_b"), _trace("t1_b", text="Other rule.")]}),
+        ("across.json", {"t1": [_trace("t1_b")], "t2": [_trace("t1_b", "t2")]}),
+        ("record.json", {"t1": [_trace("t1_c", source={"record_id": "r"}),
+                                _trace("t1_d", source={"record_id": "r"})]}),
+    ):  # fmt: skip
+        path = _write(tmp_path / name, orjson.dumps(document))
+        result = run_cli("merge", str(path))
+        assert result.returncode == 2
+        assert f"{path}: task " in result.stderr
+        assert "reuses the " in result.stderr
+        assert "of a different trace (at " in result.stderr
+        assert "Traceback" not in result.stderr
+    first = _write(tmp_path / "first.json", orjson.dumps({"t1": [_trace("t1_e")]}))
+    second = _write(tmp_path / "second.json", orjson.dumps({"t1": [_trace("t1_e", score=2)]}))
+    result = run_cli("merge", str(first), str(second))
+    assert (
+        f"{second}: task 't1', trace #0 reuses the trace_id 't1_e' of a different trace "
+        f"(at {first}: task 't1', trace #0)"
+    ) in result.stderr
+    assert stored_traces(STORE) == store
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ({"t1": [_trace("t1_a", score=2**63)]}, "score: Input should be less than or equal"),
+        ({"t1": [_trace("t1_a", version=0)]}, "version: Input should be greater than or equal"),
+        ([{"task_id": "a", "version": 0, "train": [{"input": [[1]], "output": [[1]]}],
+           "test": [{"input": [[1]]}]}], "entry #0 (task 'a'): version 0 is not a version number"),
+        ([{"task_id": "a", "version": 2**63 - 1, "train": [{"input": [[1]], "output": [[1]]}],
+           "test": [{"input": [[1]]}]}], "version 9223372036854775807 is not a version number"),
+        ([{"task_id": "a", "parent_version": -1, "train": [{"input": [[1]], "output": [[1]]}],
+           "test": [{"input": [[1]]}]}], "parent_version -1 is not a version number"),
+    ],
+)  # fmt: skip
+def test_numbers_the_store_cannot_hold_stop_the_import(
+    tmp_path: Path, document: Any, message: str
+) -> None:
+    """A score of 2**63 was an OverflowError; a version 0 variation broke a CHECK constraint;
+    a version near 2**63 left its task no next number."""
+    path = _write(tmp_path / "in.json", orjson.dumps(document))
+    result = run_cli("merge", str(path))
+    assert result.returncode == 2
+    assert f"{path}" in result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not STORE.exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"version": 0}, "has version 0, which is not a task version"),
+        ({"version": -2}, "has version -2, which is not a task version"),
+        ({"version": 2**63}, "has version 9223372036854775808, which is not a task version"),
+        ({"version": "3"}, "has version '3', which is not a task version"),
+        ({"task_id": ""}, "has no task_id or record_id"),
+    ],
+)
+def test_a_run_record_with_no_task_version_stops_the_merge(
+    tmp_path: Path, change: dict[str, Any], message: str
+) -> None:
+    """An empty task id or a version of 2**63 was a traceback; a version 0 or -2 became a
+    trace of a version that cannot exist, and "3" a trace of the original task."""
+    bad = {**record("r1", "t1"), **change}
+    run = write_run(tmp_path / "run", [record("r1", "t0"), bad])
+    result = run_cli("merge", str(run))
+    assert result.returncode == 2
+    assert f"results.jsonl: record '{bad['record_id']}' {message}" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not STORE.exists()
+
+
+def test_a_file_with_a_byte_order_mark_merges(tmp_path: Path) -> None:
+    path = _write(tmp_path / "s.json", b"\xef\xbb\xbf" + orjson.dumps({"t1": [_trace("t1_a")]}))
+    _, store = merge(str(path))
+    assert store == {"t1": [_trace("t1_a")]}
+
+
 # ---- the older project's result files ---------------------------------------------------------
 
 LEGACY_LINES = [
