@@ -16,6 +16,8 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from arcbench.store import Store
 from arcbench.store.schema import APPLICATION_ID
@@ -604,3 +606,64 @@ def test_what_commands_write_in_a_checkouts_data_is_ignored_by_git(
     assert git("ls-files", "data") == "data/nature_of_data.md\n"
     (checkout / "data" / "formats.md").write_text("A new document.\n")
     assert git("status", "--porcelain") == "?? data/formats.md\n"  # docs are not ignored
+
+
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=8,
+)
+_NUMBER = st.integers(-(2**53) + 1, 2**53 - 1)
+_TRACE = st.fixed_dictionaries(
+    {
+        "username": st.text(),
+        "text": st.text(),
+        "score": _NUMBER,
+        "timestamp": st.floats(allow_nan=False, allow_infinity=False) | st.text() | _NUMBER,
+        "voters": st.dictionaries(st.text(), st.sampled_from([1, -1]), max_size=4),
+    },
+    optional={
+        "version": st.integers(1, 2**53 - 1),
+        "source": st.fixed_dictionaries(
+            {"record_id": st.text()},
+            optional={"model": st.text(), "correct": st.booleans() | st.none(), "t": _JSON},
+        ),
+        "edited_at": st.floats(allow_nan=False, allow_infinity=False),
+        "flagged": _JSON,
+        "": _JSON,
+        "zz": _JSON,
+    },
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(st.text(min_size=1), st.lists(_TRACE, max_size=3), max_size=4))
+def test_any_original_store_comes_back_field_for_field(
+    tmp_path_factory: pytest.TempPathFactory, tasks: dict[str, list[dict[str, Any]]]
+) -> None:
+    """Import then export, through the files: every field of every trace comes back equal,
+    unknown ones (any JSON) included, whatever the text holds (NUL, control characters)."""
+    from arcbench.store.files import export_traces, traces_of_document
+
+    document: dict[str, list[dict[str, Any]]] = {}
+    for t, (task_id, traces) in enumerate(tasks.items()):
+        document[task_id] = [
+            {"trace_id": f"{t}_{n}", "task_id": task_id, **trace} for n, trace in enumerate(traces)
+        ]
+        for n, trace in enumerate(document[task_id]):
+            if "source" in trace:  # a merged trace's identity: one per trace
+                trace["source"]["record_id"] = f"{t}_{n}_{trace['source']['record_id']}"
+    document = {task_id: traces for task_id, traces in document.items() if traces}
+    directory = tmp_path_factory.mktemp("round")
+    source = directory / "traces_store.json"
+    source.write_bytes(orjson.dumps(document))
+
+    with Store(directory / "store.db") as store:
+        store.traces.merge(traces_of_document(source, orjson.loads(source.read_bytes()), {}))
+        export_traces(store.traces, directory / "out.json")
+
+    assert orjson.loads((directory / "out.json").read_bytes()) == document
