@@ -673,3 +673,22 @@ def test_a_store_created_by_another_process_while_this_one_opens_it(
     assert _RacingConnection.racer is None  # the other process did run in between
     assert [t.trace_id for t in store.list_traces("t9")] == ["t9_a"]
     assert store.get_trace(trace.trace_id).text == "This process."
+
+
+@pytest.mark.parametrize("timeout", [float("inf"), 1e308])
+def test_an_endless_busy_timeout_waits_instead_of_giving_up_at_once(
+    store_path: Path, timeout: float
+) -> None:
+    """`ARCBENCH_STORE_TIMEOUT=inf` overflowed SQLite's milliseconds: a change met by another
+    writer failed at once, saying it had waited "inf s"."""
+    TraceStore(store_path).add_trace("t1", "alice", "First.")
+    holder = sqlite3.connect(store_path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")  # another process in the middle of a write
+    release = threading.Timer(0.5, lambda: holder.execute("COMMIT"))
+    release.start()
+    try:
+        trace = TraceStore(store_path, timeout=timeout).add_trace("t1", "bob", "Waited.")
+    finally:
+        release.join()
+        holder.close()
+    assert trace in TraceStore(store_path).list_traces("t1")

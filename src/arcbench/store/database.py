@@ -48,6 +48,10 @@ DEFAULT_STORE = Path("data") / DATABASE_FILE
 DEFAULT_TIMEOUT_S = 30.0
 """How long a change waits for another process's write transaction (SQLite's busy timeout)."""
 
+MAX_TIMEOUT_S = (2**31 - 1) / 1000
+"""The longest busy timeout SQLite keeps (a C int of milliseconds, about 24 days): a longer one,
+`inf` included, overflowed and made a change give up at once."""
+
 BULK_CACHE_KIB = 32 * 1024
 """Page cache of a bulk write (a merge), in KiB; other connections keep SQLite's 2 MB."""
 
@@ -123,7 +127,7 @@ class Database:
     ) -> None:
         self.path = path
         self.file = resolved(path)
-        self.timeout = timeout
+        self.timeout = min(timeout, MAX_TIMEOUT_S)
         self.create = create
         self._memory = False
         self._local = threading.local()
