@@ -249,6 +249,11 @@ def test_the_store_setting_and_flag_choose_the_file(tmp_path: Path) -> None:
     assert not STORE.exists()
     assert "elsewhere.db" in ok("store", "info", env=cli_env(ARCBENCH_STORE="elsewhere.db"))
 
+    home = tmp_path / "home"  # `ARCBENCH_STORE=~/…` in a .env file, which no shell expands
+    ok("merge", run, env=cli_env(ARCBENCH_STORE="~/stores/arcbench.db", HOME=str(home)))
+    assert (home / "stores" / "arcbench.db").is_file()
+    assert not Path("~").exists()
+
 
 # ---- bad store files --------------------------------------------------------------------------
 

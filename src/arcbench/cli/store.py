@@ -28,12 +28,14 @@ StoreOption = Annotated[
 
 def store_location(store: Path | None) -> tuple[Path, float]:
     """The store `--store` (else `ARCBENCH_STORE`, else the default) names, and the busy
-    timeout of the settings."""
+    timeout of the settings. A leading `~` is the home directory: no shell expands it in a
+    `.env` file, and a directory named `~` would be made instead."""
     from arcbench.settings import load_settings
     from arcbench.store import DEFAULT_STORE, DEFAULT_TIMEOUT_S
 
     settings = load_settings(store=store)
-    return settings.store or DEFAULT_STORE, settings.store_timeout or DEFAULT_TIMEOUT_S
+    path = (settings.store or DEFAULT_STORE).expanduser()
+    return path, settings.store_timeout or DEFAULT_TIMEOUT_S
 
 
 def open_store(store: Path | None) -> Store:

@@ -502,12 +502,12 @@ def resolved(path: Path) -> Path:
     """`path` with every symbolic link followed, or a `StoreError` for a link that loops."""
     try:
         return path.resolve()
-    except (OSError, RuntimeError) as exc:  # RuntimeError: a loop, before Python 3.13
-        loop = isinstance(exc, RuntimeError) or exc.errno == errno.ELOOP
+    except RuntimeError:  # a loop, before Python 3.13
+        reason = "its symbolic links lead in a loop"
+    except OSError as exc:
+        loop = exc.errno == errno.ELOOP
         reason = "its symbolic links lead in a loop" if loop else exc.strerror or str(exc)
-        raise StoreError(
-            f"cannot follow {path}: {reason}; point it at a file or give another path"
-        ) from None
+    raise StoreError(f"cannot follow {path}: {reason}; point it at a file or give another path")
 
 
 def is_stream(path: Path) -> bool:
