@@ -177,6 +177,7 @@ def test_a_torn_last_line_is_skipped_with_a_warning(tmp_path: Path) -> None:
     [
         (lambda d: d, "has no results.jsonl"),
         (lambda d: d / "missing.jsonl", "does not exist"),
+        (lambda d: Path("/dev/null"), "/dev/null is not a regular file (a device or pipe)"),
         (
             lambda d: _write(d / "results.jsonl", b'{"record_id": "a"\n{"record_id": "b"}\n'),
             "line 1: not a JSON object",

@@ -219,8 +219,11 @@ def results_files(inputs: Iterable[Path]) -> list[Path]:
                     f"{path.parent} has no {RESULTS_FILE}: give a run directory or a results file"
                 )
         elif not path.is_file():
+            problem = (
+                "is not a regular file (a device or pipe)" if path.exists() else "does not exist"
+            )
             raise ResultsFileError(
-                f"{path} does not exist: give a results.jsonl, a run directory, a result file "
+                f"{path} {problem}: give a results.jsonl, a run directory, a result file "
                 "of the older project, a traces_store.json or a variations list"
             )
         elif _is_database(path):

@@ -228,6 +228,8 @@ class Database:
         taken while other processes keep reading and writing. `target` appears whole or not
         at all; an existing file is replaced only with `overwrite`."""
         self.refuse_target(target, "the backup")
+        if target.is_dir():
+            raise StoreError(f"{target} is a directory: give a file name for the backup")
         if is_stream(target):
             raise StoreError(
                 f"{target} is not a regular file (a device, pipe or socket): give a file name "
@@ -349,7 +351,10 @@ class Database:
             self._prepare_new()
             return
         except OSError as exc:
-            raise StoreError(f"cannot read {self.path}: {exc.strerror or exc}") from exc
+            raise StoreError(
+                f"cannot read {self.path}: {exc.strerror or exc}; check the path and its "
+                "permissions"
+            ) from exc
         if head and head != SQLITE_HEADER:
             hint = (
                 f"it looks like a JSON file: import it with `arcbench merge {self.path}`"
@@ -517,9 +522,10 @@ def is_stream(path: Path) -> bool:
     if str(path.absolute()).startswith(("/dev/", "/proc/")):
         return True
     try:
-        return not stat.S_ISREG(path.stat().st_mode)
+        mode = path.stat().st_mode
     except (OSError, RuntimeError):  # missing (a new file), or a loop named when written
         return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
 def _unstorable(exc: UnicodeEncodeError | OverflowError) -> StoreError:
