@@ -13,10 +13,12 @@ Safety comes from SQLite itself, used this way:
   threads of a web server; each thread lazily opens its own connection (SQLite connections
   must not be used by two threads at once, nor across `fork`).
 
-A file is checked before SQLite may write to it: a directory, a file that is not SQLite, a
-SQLite database of another application, or one from a newer arcbench is refused with one
-line naming it, and left exactly as it was. An older arcbench database is migrated forward
-(see `schema`). A symlinked store is written through the link: the link stays a link.
+A file is checked before SQLite may write to it: a directory, a device or a FIFO, a symbolic
+link that loops, a file that is not SQLite, a SQLite database of another application, one from
+a newer arcbench, or one of ours missing a table or index is refused with one line naming it,
+and left exactly as it was. An older arcbench database is migrated forward (see `schema`). A
+symlinked store is written through the link: the link stays a link. Nothing this module
+writes (a backup) may replace the store or its side files.
 """
 
 from __future__ import annotations
@@ -528,14 +530,14 @@ def is_stream(path: Path) -> bool:
     return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
+_NOT_UNICODE = "is not valid Unicode (it holds an unpaired surrogate such as \\ud800): send UTF-8"
+
+
 def _unstorable(exc: UnicodeEncodeError | OverflowError) -> StoreError:
     """A value Python holds but SQLite cannot: a string with an unpaired surrogate (which JSON
     `"\\ud800"` escapes can produce) or an integer beyond 64 bits."""
     if isinstance(exc, UnicodeEncodeError):
-        return StoreError(
-            "cannot store text that is not valid Unicode (it holds an unpaired surrogate such "
-            "as \\ud800): send UTF-8 text"
-        )
+        return StoreError(f"cannot store a text that {_NOT_UNICODE}")
     return StoreError(f"cannot store an integer beyond 64 bits ({exc}): send a smaller number")
 
 
@@ -553,10 +555,7 @@ def require_text(value: str, what: str) -> None:
     try:
         value.encode()
     except UnicodeEncodeError:
-        raise StoreError(
-            f"{what} is not valid Unicode (it holds an unpaired surrogate such as \\ud800): "
-            "send UTF-8 text"
-        ) from None
+        raise StoreError(f"{what} {_NOT_UNICODE}") from None
 
 
 def missing_store_hint(path: Path) -> str:
