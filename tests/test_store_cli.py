@@ -420,12 +420,14 @@ def test_an_export_to_standard_output_or_a_device_writes_through(tmp_path: Path)
     piped = in_sandbox(
         '"$PY" -m arcbench store export --traces /dev/stdout | cat > piped.json && '
         '"$PY" -m arcbench store export --traces /dev/stdout > redirected.json && '
-        "test -L /dev/stdout && test -c /dev/full && echo devices-intact"
+        "test -L /dev/stdout && test -c /dev/full && echo devices-intact && "
+        '"$PY" -m arcbench store backup /dev/shm/b.db >/dev/null && test -f /dev/shm/b.db && '
+        "echo files-in-dev-shm-are-files"
     )
     full = in_sandbox('"$PY" -m arcbench store export --traces /dev/full; test -c /dev/full')
 
     assert piped.returncode == 0, piped.stderr
-    assert piped.stdout == "devices-intact\n"
+    assert piped.stdout == "devices-intact\nfiles-in-dev-shm-are-files\n"
     assert piped.stderr.count("wrote 12 traces to /dev/stdout") == 2
     assert Path("piped.json").read_bytes() == source.read_bytes()
     assert Path("redirected.json").read_bytes() == source.read_bytes()

@@ -521,8 +521,9 @@ def is_stream(path: Path) -> bool:
     """Whether `path` is a pipe, a device or a terminal (`/dev/stdout`, `/proc/self/fd/1`, a
     FIFO) rather than a file: written straight through, never replaced by a rename (which
     would put a regular file where the device or the link to it was)."""
-    if str(path.absolute()).startswith(("/dev/", "/proc/")):
-        return True
+    where = str(path.absolute())
+    if where.startswith(("/dev/", "/proc/")) and not where.startswith("/dev/shm/"):
+        return True  # /dev/stdout leads to the terminal, a pipe or the file the shell opened
     try:
         mode = path.stat().st_mode
     except (OSError, RuntimeError):  # missing (a new file), or a loop named when written
