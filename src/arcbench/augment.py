@@ -25,6 +25,9 @@ from arcbench.transforms import (
 )
 
 COLOR_MODES = ("none", "keep0", "all")
+MAX_PER_TASK = 1_000
+"""Variants per transform and task: beyond this a run of `augment` would not end in useful time
+(and colour permutations give at most 9! distinct ones anyway)."""
 
 
 @dataclass(frozen=True)
@@ -43,8 +46,8 @@ class AugmentPlan:
             raise TransformError(f"--colors {self.colors}: use one of {', '.join(COLOR_MODES)}")
         if self.color_map is not None and self.colors != "none":
             raise TransformError("give either --colors keep0/all or --color-map, not both")
-        if self.per_task < 1:
-            raise TransformError(f"--per-task {self.per_task}: give at least 1")
+        if not 1 <= self.per_task <= MAX_PER_TASK:
+            raise TransformError(f"--per-task {self.per_task}: give 1 to {MAX_PER_TASK}")
         if not self.chains:
             raise TransformError("no transforms given: use d8 or a list such as rot90,flip_h")
 

@@ -33,6 +33,7 @@ from arcbench.datasets import BUNDLED_SPECS
 from arcbench.errors import RunError, RunMismatchError, RunOutputError
 from arcbench.manifest import RunIdentity, RunManifest, RunSummary, Status
 from arcbench.records import CodegenRecord, RecordBase, TracesRecord, dump_record
+from arcbench.interrupts import INTERRUPTS
 from arcbench.runfiles import (
     MANIFEST_FILE,
     RESULTS_FILE,
@@ -139,7 +140,20 @@ class RunDirectory:
 
     @classmethod
     def open(cls, path: Path, identity: RunIdentity, config: dict[str, Any]) -> RunDirectory:
-        """Create the run at `path`, or resume it if it exists with the same identity."""
+        """Create the run at `path`, or resume it if it exists with the same identity.
+
+        From here to `close`, SIGINT and SIGTERM stop the run rather than raise (see
+        `arcbench.interrupts`), so that `run.json` is never left at `running` by a signal.
+        """
+        INTERRUPTS.hold()
+        try:
+            return cls._open(path, identity, config)
+        except BaseException:
+            INTERRUPTS.release()
+            raise
+
+    @classmethod
+    def _open(cls, path: Path, identity: RunIdentity, config: dict[str, Any]) -> RunDirectory:
         try:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -242,6 +256,7 @@ class RunDirectory:
         if self._lock is not None:
             self._lock.release()
             self._lock = None
+            INTERRUPTS.release()
 
 
 def _check_same_run(path: Path, existing: RunManifest, identity: RunIdentity) -> None:

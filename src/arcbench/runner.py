@@ -14,6 +14,9 @@ An exception from the coroutine becomes a result through `on_error` (a record wi
 unless `is_fatal` says it must stop the run (bad credentials, an unwritable output): then the
 other workers are cancelled and the exception propagates. `Stopper` implements Ctrl+C: the first
 request stops scheduling and lets in-flight items finish; the second cancels them.
+
+`sigint_stops` routes SIGINT and SIGTERM to a `Stopper` while a run goes (through
+`arcbench.interrupts` when the CLI installed it).
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ import signal
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Generic, Literal, TypeVar
+
+from arcbench.interrupts import INTERRUPTS, STOP_SIGNALS
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -55,18 +60,28 @@ class Stopper:
 
 @contextmanager
 def sigint_stops(stopper: Stopper) -> Iterator[None]:
-    """While inside, SIGINT (Ctrl+C) and SIGTERM call `stopper.request()` instead of raising."""
+    """While inside, SIGINT (Ctrl+C) and SIGTERM call `stopper.request()` instead of raising.
+
+    Through `INTERRUPTS` when the CLI installed it; otherwise (the library used on its own) with
+    the loop's signal handlers, and the process's previous handlers put back afterwards.
+    """
+    if INTERRUPTS.installed:
+        with INTERRUPTS.routed(stopper):
+            yield
+        return
     loop = asyncio.get_running_loop()
     installed = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in STOP_SIGNALS:
         with suppress(NotImplementedError, RuntimeError, ValueError):
+            previous = signal.getsignal(sig)
             loop.add_signal_handler(sig, stopper.request)
-            installed.append(sig)
+            installed.append((sig, signal.SIG_DFL if previous is None else previous))
     try:
         yield
     finally:
-        for sig in installed:
+        for sig, previous in installed:
             loop.remove_signal_handler(sig)
+            signal.signal(sig, previous)
 
 
 class Runner(Generic[T, R]):

@@ -33,12 +33,17 @@ class Selection:
         max_tasks: int | None = None,
         shard: str | None = None,
     ) -> Selection:
-        """Build a selection from the command-line strings, refusing malformed ones."""
-        ids = tuple(part.strip() for part in (task_ids or "").split(",") if part.strip())
-        start, end = parse_range(tasks) if tasks else (None, None)
+        """Build a selection from the command-line strings, refusing malformed ones.
+
+        None means the option was not given. A given option that names nothing (`--task-ids ""`,
+        `--task-ids ,,`, `--tasks " "`) is refused rather than read as "no restriction", which
+        would silently select the whole dataset.
+        """
+        ids = parse_ids(task_ids) if task_ids is not None else ()
+        start, end = parse_range(tasks) if tasks is not None else (None, None)
         if max_tasks is not None and max_tasks < 1:
             raise SelectionError(f"--max-tasks {max_tasks}: give a positive number of tasks")
-        return cls(ids, start, end, max_tasks, parse_shard(shard) if shard else None)
+        return cls(ids, start, end, max_tasks, parse_shard(shard) if shard is not None else None)
 
     def apply(self, tasks: Sequence[Task], source: str = "the dataset") -> list[Task]:
         """The selected tasks of `source`, in dataset order."""
@@ -73,6 +78,17 @@ class Selection:
         if self.shard is not None:
             parts.append(f"--shard {self.shard[0]}/{self.shard[1]}")
         return " ".join(parts) or "no options"
+
+
+def parse_ids(text: str) -> tuple[str, ...]:
+    """`ID[,ID…]`, each `ID` or `ID@VERSION`; repeats are dropped, and naming no id is an error."""
+    ids = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    if not ids:
+        raise SelectionError(
+            f"--task-ids {text!r} names no task: give ids separated by commas, for example "
+            "--task-ids 007bbfb7,00d62c1b (or leave the option out to use every task)"
+        )
+    return ids
 
 
 def parse_range(text: str) -> tuple[int | None, int | None]:

@@ -33,6 +33,7 @@ _CONFIG = SettingsConfigDict(
     env_file_encoding="utf-8",
     extra="ignore",  # .env also holds provider keys and other tools' variables
     validate_default=True,
+    allow_inf_nan=False,  # `--temperature inf` or `--timeout nan` is a typo, not a setting
 )
 
 RUNS_DIR = Path(defaults.OUT)
@@ -66,10 +67,10 @@ class Settings(StoreSettings):
     dataset: str = Field(defaults.DATASET, description="Default --dataset.")
     out: Path = Field(RUNS_DIR, description="Directory that holds run directories.")
     max_concurrent: int = Field(
-        defaults.MAX_CONCURRENT, ge=1, description="Requests in flight at once."
+        defaults.MAX_CONCURRENT, ge=1, le=10_000, description="Requests in flight at once."
     )
     attempts: int = Field(
-        defaults.ATTEMPTS, ge=1, description="Attempts per test input (ARC Prize: 2)."
+        defaults.ATTEMPTS, ge=1, le=1_000, description="Attempts per test input (ARC Prize: 2)."
     )
     temperature: float | None = Field(None, ge=0, description="Sampling temperature.")
     max_tokens: int | None = Field(None, ge=1, description="Completion token limit per request.")
@@ -108,6 +109,7 @@ class Settings(StoreSettings):
     exec_timeout: float = Field(
         defaults.EXEC_TIMEOUT_S,
         ge=0.1,
+        le=600,
         description="codegen: wall seconds for one program on one input.",
     )
     sandbox: Literal["full", "weak"] = Field(

@@ -43,7 +43,9 @@ def run_job_command(
     settings = load_settings(**settings_flags)
     entry = load_registry(settings.models_file).resolve(model)
     chosen = Selection.parse(*selection)
-    loaded, tasks = load_selected(dataset or settings.dataset, chosen, skip_invalid)
+    loaded, tasks = load_selected(
+        settings.dataset if dataset is None else dataset, chosen, skip_invalid
+    )
     execute(
         JobRequest(
             command=command,
@@ -58,8 +60,10 @@ def run_job_command(
 
 
 def execute(request: JobRequest) -> None:
-    """Run a job with a progress display, print its result; exit 130 if it was interrupted."""
+    """Run a job with a progress display, print its result; exit 130 (143 for SIGTERM) if it
+    was interrupted."""
     from arcbench.cli.progress import ProgressReporter
+    from arcbench.interrupts import INTERRUPTS
 
     reporter = ProgressReporter()
     try:
@@ -67,8 +71,8 @@ def execute(request: JobRequest) -> None:
     finally:
         reporter.close()
     print_result(result, reporter.console)
-    if result.status == "interrupted":
-        raise typer.Exit(130)
+    if result.status == "interrupted" or INTERRUPTS.received:
+        raise typer.Exit(INTERRUPTS.exit_code)
 
 
 async def _run(request: JobRequest, reporter: ProgressReporter) -> JobResult:

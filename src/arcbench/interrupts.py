@@ -1,0 +1,129 @@
+"""SIGINT and SIGTERM for the whole life of a command, from its first line to its exit.
+
+The CLI installs `INTERRUPTS` before it imports anything else. A signal raises
+`KeyboardInterrupt` while nothing needs protecting; while a run directory is open it never
+does, because an exception at an arbitrary line could leave `run.json` at `running`: it becomes
+a stop request instead, handed to the runner's `Stopper` (or kept until the runner starts, which
+then stops at once). SIGTERM, what systems that stop jobs send, is handled exactly like Ctrl+C.
+
+This module imports nothing heavy, so that installing it is the first thing a command does.
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from types import FrameType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from arcbench.runner import Stopper
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+"""Ctrl+C, and what systems that stop jobs send (systemd, Kubernetes, Slurm): handled alike."""
+
+
+class Interrupts:
+    """SIGINT and SIGTERM for the whole life of a command; one per process (`INTERRUPTS`).
+
+    Outside a run a signal raises `KeyboardInterrupt` once (the command unwinds and exits 130, or
+    143 for SIGTERM); later signals are only counted, so a second Ctrl+C cannot interrupt the
+    unwinding itself. While a run is held open (`hold` … `release`, which `RunDirectory` calls)
+    signals never raise: while a `Stopper` is routed (`routed`) each one is a stop request,
+    delivered on the event loop; before that they wait and are delivered when it is routed.
+    """
+
+    def __init__(self) -> None:
+        self.installed = False
+        self.signum: int | None = None
+        """The last signal received, None if none was."""
+        self.pending = 0
+        """Signals received while a run was held and no stopper was routed."""
+        self._holds = 0
+        self._raised = False
+        self._stopper: Stopper | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def install(self) -> None:
+        """Handle SIGINT and SIGTERM from now on (main thread only: the CLI's first step)."""
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, self._handle)
+        self.installed = True
+
+    def ignore(self) -> None:
+        """Ignore both signals from now on: the command is exiting and has nothing to stop.
+
+        (A handler left in place could fire during interpreter shutdown, and Python restores the
+        default, fatal action before it ends; an ignored signal stays ignored.)"""
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
+
+    @property
+    def received(self) -> bool:
+        """Whether the command got SIGINT or SIGTERM at any point."""
+        return self.signum is not None
+
+    @property
+    def exit_code(self) -> int:
+        """The status a command stopped by a signal exits with: 128 + the signal's number."""
+        return 128 + (self.signum or signal.SIGINT)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.signum = signum
+        if self._stopper is not None and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._stopper.request)
+        elif self._holds:
+            self.pending += 1
+        elif not self._raised:
+            self._raised = True
+            raise KeyboardInterrupt
+
+    def hold(self) -> None:
+        """A run is open: from now on signals stop it instead of raising (see `release`)."""
+        self._holds += 1
+
+    def release(self) -> None:
+        """The run is closed. Signals that arrived while it was held stay in `pending`, for the
+        command to exit with `exit_code` once it has reported the run."""
+        self._holds = max(0, self._holds - 1)
+
+    @contextmanager
+    def routed(self, stopper: Stopper) -> Iterator[None]:
+        """While inside (on the event loop's thread), every signal is `stopper.request()`.
+
+        Signals kept while the run was held are delivered first. The loop watches a socket that
+        the signal module writes to on every signal, so a signal that lands just before the loop
+        blocks in `select` still wakes it.
+        """
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        reader, writer = socket.socketpair()
+        reader.setblocking(False)
+        writer.setblocking(False)
+        loop.add_reader(reader.fileno(), _drain, reader)
+        previous = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+        self._stopper, self._loop = stopper, loop
+        for _ in range(min(self.pending, 2)):
+            loop.call_soon(stopper.request)
+        self.pending = 0
+        try:
+            yield
+        finally:
+            self._stopper = self._loop = None
+            signal.set_wakeup_fd(previous)
+            loop.remove_reader(reader.fileno())
+            reader.close()
+            writer.close()
+
+
+def _drain(sock: socket.socket) -> None:
+    with suppress(OSError):
+        sock.recv(4096)
+
+
+INTERRUPTS = Interrupts()
