@@ -30,11 +30,12 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 class Interrupts:
     """SIGINT and SIGTERM for the whole life of a command; one per process (`INTERRUPTS`).
 
-    Outside a run a signal raises `KeyboardInterrupt` once (the command unwinds and exits 130, or
-    143 for SIGTERM); later signals are only counted, so a second Ctrl+C cannot interrupt the
-    unwinding itself. While a run is held open (`hold` … `release`, which `RunDirectory` calls)
-    signals never raise: while a `Stopper` is routed (`routed`) each one is a stop request,
-    delivered on the event loop; before that they wait and are delivered when it is routed.
+    Only the first signal of a command can raise `KeyboardInterrupt`, and only outside a run (the
+    command unwinds and exits 130, or 143 for SIGTERM); later ones are recorded, so a second
+    Ctrl+C cannot interrupt the unwinding, or the printing of a finished run's result. While a run
+    is held open (`hold` … `release`, which `RunDirectory` calls) signals never raise: while a
+    `Stopper` is routed (`routed`) each one is a stop request, delivered on the event loop (the
+    second cancels what is in flight); before that they wait and are delivered when it is.
     """
 
     def __init__(self) -> None:
@@ -44,15 +45,34 @@ class Interrupts:
         self.pending = 0
         """Signals received while a run was held and no stopper was routed."""
         self._holds = 0
-        self._raised = False
+        self._starting = False
         self._stopper: Stopper | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def install(self) -> None:
-        """Handle SIGINT and SIGTERM from now on (main thread only: the CLI's first step)."""
+        """Handle SIGINT and SIGTERM from now on (main thread only: the CLI's first step).
+
+        Until `started`, signals are only kept: the code that would catch a `KeyboardInterrupt`
+        is still being imported.
+        """
+        if self.installed:
+            return
         for sig in STOP_SIGNALS:
             signal.signal(sig, self._handle)
         self.installed = True
+        self._starting = True
+        self.hold()
+
+    def started(self) -> None:
+        """The command's error boundary is in place: a signal kept during start-up raises
+        `KeyboardInterrupt` now, and later ones as they come."""
+        if not self._starting:
+            return
+        self._starting = False
+        self.release()
+        if self.pending:
+            self.pending = 0
+            raise KeyboardInterrupt
 
     def ignore(self) -> None:
         """Ignore both signals from now on: the command is exiting and has nothing to stop.
@@ -73,13 +93,13 @@ class Interrupts:
         return 128 + (self.signum or signal.SIGINT)
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
+        first = self.signum is None
         self.signum = signum
         if self._stopper is not None and self._loop is not None:
             self._loop.call_soon_threadsafe(self._stopper.request)
         elif self._holds:
             self.pending += 1
-        elif not self._raised:
-            self._raised = True
+        elif first:
             raise KeyboardInterrupt
 
     def hold(self) -> None:

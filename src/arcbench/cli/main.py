@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from arcbench.interrupts import INTERRUPTS
 
-INTERRUPTS.install()  # before the imports below: a signal during start-up is handled too
+INTERRUPTS.install()  # before the imports below: a signal during start-up is kept, not fatal
 
 import math  # noqa: E402
 import sys  # noqa: E402
@@ -175,15 +175,17 @@ def main() -> None:
     """Run the app behind the error boundary that turns user errors into one clear line."""
     INTERRUPTS.install()
     try:
+        INTERRUPTS.started()
         code = _run(sys.argv[1:])
-    except KeyboardInterrupt:
+        INTERRUPTS.ignore()  # inside the `try`: a first signal up to here is caught below
+    except KeyboardInterrupt:  # raised by the first signal: later ones cannot raise again
         code = INTERRUPTS.exit_code
+    INTERRUPTS.ignore()
     if INTERRUPTS.received:
         code = INTERRUPTS.exit_code
         sys.stderr.write(f"arcbench: interrupted ({_signal_name()})\n")
     sys.stdout.flush()
     sys.stderr.flush()
-    INTERRUPTS.ignore()
     sys.exit(code)
 
 
