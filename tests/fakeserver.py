@@ -123,6 +123,11 @@ def malformed() -> Action:
     return {"kind": "malformed", "delay": 0.0}
 
 
+def raw(body: str, *, code: int = 200, delay: float = 0.0) -> Action:
+    """A response whose body is exactly `body` (what no JSON library would write)."""
+    return {"kind": "raw", "status": code, "body": body, "delay": delay}
+
+
 def drop(delay: float = 0.0) -> Action:
     """Close the connection without answering."""
     return {"kind": "drop", "delay": delay}
@@ -421,6 +426,9 @@ class FakeServer:
             return False
         if kind == "malformed":
             await self._send(conn, writer, 200, b'{"choices": [{"message": ')
+            return True
+        if kind == "raw":
+            await self._send(conn, writer, action["status"], action["body"].encode())
             return True
         usage = action.get("usage")
         if kind == "status":

@@ -24,12 +24,19 @@ request. Server-provided text in error messages is scrubbed of the key as well.
 
 Every error carries the usage and cost of all requests the call made (`ModelError.usage`), and a
 `Completion` the totals of all requests including failed ones, so billed tokens are never lost.
+
+Everything a server sends is hostile input. A reply body is read up to `MAX_REPLY_BYTES` and no
+further (`ReplyTooLargeError`, not retried); a body orjson refuses but the standard library
+reads (`NaN`, `1e999`, broken surrogates) is read that way, cleaned, and kept; usage and cost are
+validated (`arcbench.usage`); and taking the reasoning out of a long reply happens in a worker
+thread, so that no reply can hold up the event loop that serves every other request.
 """
 
 from __future__ import annotations
 
 import asyncio
 import email.utils
+import json
 import logging
 import random
 import re
@@ -52,6 +59,7 @@ from arcbench.errors import (
     ModelError,
     ModelUnavailableError,
     PaymentRequiredError,
+    ReplyTooLargeError,
     RequestRejectedError,
 )
 from arcbench.registry import ModelEntry, shown_url
@@ -79,6 +87,14 @@ DISCOVERY_RETRIES = 2
 run is far more likely than one that is busy, so the user hears about it within seconds."""
 
 _MAX_SERVER_TEXT = 300
+
+MAX_REPLY_BYTES = 8 * 1024 * 1024
+"""The most of one reply body arcbench reads (after decompression): 8 MB is some two million
+tokens of text, far beyond any model's output limit, and small enough that every parser of the
+reply finishes in well under a second."""
+
+OFFLOAD_BYTES = 64 * 1024
+"""Replies at least this long are decoded and taken apart in a worker thread."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,9 +201,6 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
-_THINK_BLOCK = re.compile(r"<think>(.*?)</think>", re.DOTALL)
-
-
 def extract_reasoning(message: Mapping[str, Any]) -> tuple[str, str]:
     """Split a reply message into `(reasoning, text)`.
 
@@ -198,36 +211,65 @@ def extract_reasoning(message: Mapping[str, Any]) -> tuple[str, str]:
     `<think>` (a reply cut off by the token limit) counts everything after it. OpenRouter often
     sends the same text as `reasoning` and `reasoning_details`; a part already contained in the
     collected reasoning is not repeated.
+
+    Linear in the size of the message: the content is scanned once, left to right, and only
+    the first few parts are compared for repeats (a reply of a hundred thousand `<think>`
+    blocks is not compared pairwise).
     """
-    parts: list[str] = []
-
-    def add(part: object) -> None:
-        if isinstance(part, str) and part.strip():
-            part = part.strip()
-            if not any(part in seen for seen in parts):
-                parts.append(part)
-
-    add(message.get("reasoning_content"))
-    add(message.get("reasoning"))
+    parts = _Parts()
+    parts.add(message.get("reasoning_content"))
+    parts.add(message.get("reasoning"))
     details = message.get("reasoning_details")
     if isinstance(details, list):
         for detail in details:
             if isinstance(detail, Mapping):
-                add(detail.get("text") or detail.get("summary"))
-
+                parts.add(detail.get("text") or detail.get("summary"))
     text = _content_text(message.get("content"))
-    head, closed, tail = text.partition("</think>")
-    if closed and "<think>" not in head:
-        add(head)
+    head, closed, tail = text.partition(_CLOSE)
+    if closed and _OPEN not in head:
+        parts.add(head)
         text = tail
-    for block in _THINK_BLOCK.findall(text):
-        add(block)
-    text = _THINK_BLOCK.sub("", text)
-    head, opened, tail = text.partition("<think>")
-    if opened:
-        add(tail)
-        text = head
-    return "\n\n".join(parts), text.strip()
+    kept: list[str] = []
+    position = 0
+    while True:
+        start = text.find(_OPEN, position)
+        if start < 0:
+            kept.append(text[position:])
+            break
+        kept.append(text[position:start])
+        end = text.find(_CLOSE, start + len(_OPEN))
+        if end < 0:  # unclosed: the rest is reasoning
+            parts.add(text[start + len(_OPEN) :])
+            break
+        parts.add(text[start + len(_OPEN) : end])
+        position = end + len(_CLOSE)
+    return "\n\n".join(parts.items), "".join(kept).strip()
+
+
+_OPEN, _CLOSE = "<think>", "</think>"
+
+_COMPARED_PARTS = 16
+"""Reasoning parts compared with the earlier ones for repeats; later ones only for equality."""
+
+
+class _Parts:
+    """Reasoning parts in order, without repeats: a part contained in one of the first
+    `_COMPARED_PARTS` parts, or equal to any, is dropped."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+        self._seen: set[str] = set()
+
+    def add(self, part: object) -> None:
+        if not isinstance(part, str):
+            return
+        part = part.strip()
+        if not part or part in self._seen:
+            return
+        if any(part in seen for seen in self.items[:_COMPARED_PARTS]):
+            return
+        self.items.append(part)
+        self._seen.add(part)
 
 
 def _content_text(content: object) -> str:
@@ -241,6 +283,68 @@ def _content_text(content: object) -> str:
             if isinstance(part, Mapping) and isinstance(part.get("text"), str)
         )
     return ""
+
+
+class _TooLarge(Exception):
+    """A reply body went past `MAX_REPLY_BYTES`; internal, becomes `ReplyTooLargeError`."""
+
+
+async def _read_capped(response: httpx.Response, limit: int = MAX_REPLY_BYTES) -> bytes:
+    """The response body, decompressed, or `_TooLarge` as soon as it passes `limit` bytes (a
+    declared length is believed first, so nothing is read of a body announced as too big)."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _TooLarge
+    body = bytearray()
+    async for chunk in response.aiter_bytes():
+        body += chunk
+        if len(body) > limit:
+            raise _TooLarge
+    return bytes(body)
+
+
+def decode_body(body: bytes) -> Any:
+    """A reply body as JSON, or None when it is not JSON.
+
+    orjson first; when it refuses, the standard library, which also reads what some servers
+    send although JSON forbids it (`NaN`, `Infinity`, numbers beyond a double) — the usage
+    check then refuses those numbers while the reply is kept. Lone surrogates the standard
+    library lets through are replaced, so the reply can be written back as JSON.
+    """
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return _valid_unicode(json.loads(body))
+    except (ValueError, RecursionError):
+        return None
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+"""A UTF-16 surrogate on its own (JSON's `\\ud800`), which UTF-8 cannot encode."""
+
+
+def _valid_unicode(value: Any) -> Any:
+    """`value` with every string that cannot be encoded as UTF-8 repaired (no recursion)."""
+
+    def fix(text: str) -> str:
+        return text if text.isascii() else _SURROGATE.sub("\ufffd", text)
+
+    root = [value]
+    stack: list[tuple[Any, Any]] = [(root, 0)]
+    while stack:
+        container, key = stack.pop()
+        item = container[key]
+        if isinstance(item, str):
+            container[key] = fix(item)
+        elif isinstance(item, list):
+            stack.extend((item, index) for index in range(len(item)))
+        elif isinstance(item, dict):
+            fixed = {fix(k): v for k, v in item.items()}
+            container[key] = fixed
+            stack.extend((fixed, k) for k in fixed)
+    return root[0]
 
 
 class _Retryable(Exception):
@@ -263,6 +367,8 @@ class _Call:
     saw_cost: bool = False
     unpriced: bool = False
     problem: str | None = None
+    reply_bytes: int = 0
+    """The size of the last reply body read."""
 
 
 POOL_SHARD_SIZE = 16
@@ -280,7 +386,13 @@ class ShardedTransport(httpx.AsyncBaseTransport):
     counts a request until its body has arrived (the model client never streams).
     """
 
-    def __init__(self, max_connections: int, shard_size: int = POOL_SHARD_SIZE) -> None:
+    def __init__(
+        self,
+        max_connections: int,
+        shard_size: int = POOL_SHARD_SIZE,
+        max_bytes: int = MAX_REPLY_BYTES,
+    ) -> None:
+        self._max_bytes = max_bytes
         count = -(-max_connections // shard_size)
         sizes = [
             max_connections // count + (1 if i < max_connections % count else 0)
@@ -300,11 +412,19 @@ class ShardedTransport(httpx.AsyncBaseTransport):
         try:
             response = await self._pools[index].handle_async_request(request)
             try:
-                await response.aread()
-            except BaseException:
+                body = bytearray()
+                async for chunk in response.aiter_raw():
+                    body += chunk
+                    if len(body) > self._max_bytes:
+                        raise _TooLarge
+            finally:
                 await response.aclose()
-                raise
-            return response
+            return httpx.Response(
+                response.status_code,
+                headers=response.headers,
+                stream=httpx.ByteStream(bytes(body)),
+                extensions=response.extensions,
+            )
         finally:
             self._load[index] -= 1
 
@@ -451,7 +571,10 @@ class ModelClient:
         data = await self._with_retries(call, lambda: self._post_chat(payload, call), self.policy)
         choice = data["choices"][0]
         message = choice["message"]
-        reasoning, text = extract_reasoning(message)
+        if call.reply_bytes >= OFFLOAD_BYTES:
+            reasoning, text = await asyncio.to_thread(extract_reasoning, message)
+        else:
+            reasoning, text = extract_reasoning(message)
         served = data.get("model")
         finish = choice.get("finish_reason")
         return Completion(
@@ -550,19 +673,31 @@ class ModelClient:
         if self.rate_limiter is not None:
             await self.rate_limiter.acquire()
         call.requests += 1
+        request = self._http.build_request(
+            method, f"{self.base_url}{path}", content=payload, headers=self._headers()
+        )
         try:
-            response = await self._http.request(
-                method, f"{self.base_url}{path}", content=payload, headers=self._headers()
-            )
+            response = await self._http.send(request, stream=True)
+            try:
+                body = await _read_capped(response)
+            finally:
+                await response.aclose()
         except httpx.TimeoutException as exc:
             raise _Retryable(f"request timed out ({type(exc).__name__})") from None
         except httpx.TransportError as exc:
             detail = self._scrub(str(exc)) or "no detail"
             raise _Retryable(f"connection failed ({type(exc).__name__}: {detail})") from None
-        try:
-            data = orjson.loads(response.content)
-        except orjson.JSONDecodeError:
-            data = None
+        except _TooLarge:
+            raise ReplyTooLargeError(
+                f"{self.entry.name} at {shown_url(self.base_url)} sent a reply larger than "
+                f"{MAX_REPLY_BYTES // 2**20} MB, the most arcbench reads of one reply; not "
+                "retried. Lower --max-tokens, or check what the server sends"
+            ) from None
+        call.reply_bytes = len(body)
+        if len(body) >= OFFLOAD_BYTES:
+            data = await asyncio.to_thread(decode_body, body)
+        else:
+            data = decode_body(body)
         if isinstance(data, dict):
             self._account(call, data.get("usage"))
         self._check_status(response, data)
@@ -630,6 +765,8 @@ class ModelClient:
             call.saw_cost = True
         else:
             cost = self.entry.cost_usd(usage)
+            if usage.unusable:  # priced from counts the server got wrong: not a real price
+                call.unpriced = True
         if cost is None:
             call.unpriced = True
         else:

@@ -32,6 +32,7 @@ to do next. Anything else reaching the boundary is a bug and keeps its traceback
         ├── AuthError             no API key, or the server refused it (fatal: stops the run)
         ├── RequestRejectedError  the server refused the request itself (other 4xx; not retried)
         │   └── PaymentRequiredError  402: no credits left (fatal)
+        ├── ReplyTooLargeError    a reply beyond the size arcbench reads (not retried)
         └── ModelUnavailableError retries or time ran out (5xx, 429, timeouts, bad replies)
 
 `ModelError.fatal` tells the runner whether one failure must stop the whole run (a refused key
@@ -186,6 +187,11 @@ class PaymentRequiredError(RequestRejectedError):
     """The provider wants payment (402: OpenRouter credits used up); every request would fail."""
 
     fatal = True
+
+
+class ReplyTooLargeError(ModelError):
+    """The server sent more than `client.MAX_REPLY_BYTES` for one reply; it was not read, and
+    asking again would most likely bring the same."""
 
 
 class ModelUnavailableError(ModelError):

@@ -60,7 +60,7 @@ class ModelEntry(BaseModel):
     `{"top_p": 0.95}` or OpenRouter's `{"provider": {...}}`).
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     name: str
     provider: str
@@ -101,7 +101,7 @@ class ModelEntry(BaseModel):
 class _FileEntry(BaseModel):
     """One `[models.NAME]` table of models.toml; unknown keys are refused so typos surface."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # TOML has inf and nan
 
     provider: str | None = None
     base_url: str | None = None
