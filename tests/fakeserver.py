@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import importlib
 import json
@@ -123,9 +124,23 @@ def malformed() -> Action:
     return {"kind": "malformed", "delay": 0.0}
 
 
-def raw(body: str, *, code: int = 200, delay: float = 0.0) -> Action:
-    """A response whose body is exactly `body` (what no JSON library would write)."""
-    return {"kind": "raw", "status": code, "body": body, "delay": delay}
+def raw(
+    body: str | bytes,
+    *,
+    code: int = 200,
+    headers: dict[str, str] | None = None,
+    delay: float = 0.0,
+) -> Action:
+    """A response whose body is exactly `body` (what no JSON library would write), with extra
+    `headers` (a `content-encoding`, say)."""
+    data = body.encode() if isinstance(body, str) else body
+    return {
+        "kind": "raw",
+        "status": code,
+        "body": base64.b64encode(data).decode(),
+        "headers": headers or {},
+        "delay": delay,
+    }
 
 
 def drop(delay: float = 0.0) -> Action:
@@ -428,7 +443,9 @@ class FakeServer:
             await self._send(conn, writer, 200, b'{"choices": [{"message": ')
             return True
         if kind == "raw":
-            await self._send(conn, writer, action["status"], action["body"].encode())
+            body = base64.b64decode(action["body"])
+            extra = list(action["headers"].items())
+            await self._send(conn, writer, action["status"], body, extra)
             return True
         usage = action.get("usage")
         if kind == "status":

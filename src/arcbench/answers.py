@@ -10,23 +10,43 @@ why (`parse_error`), which is an outcome of the attempt, not a failure of it.
 
 The reasoning is the reply's own text up to where the answer starts: with the model's reasoning
 fields prepended by the caller, it is what becomes a trace.
+
+A reply is hostile input, so every step is linear in its length and the work on candidates is
+bounded: only the last `MAX_CANDIDATES` fences and bracketed spans are tried, a span longer than
+any grid can be written (`MAX_GRID_TEXT`) is not parsed at all, and a flood of fences or
+brackets (`replies.MAX_FENCES`, `MAX_BRACKETS`) is not searched. Callers on the event loop
+use `arcbench.replies.parse_offloaded`, which takes a long reply apart in a worker thread.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import islice
 
 import orjson
 from pydantic import TypeAdapter, ValidationError
 
 from arcbench.diagnostics import describe_task_error
-from arcbench.tasks import Grid
+from arcbench.replies import iter_fences, too_many_fences
+from arcbench.tasks import MAX_SIDE, Grid
 
 _GRID = TypeAdapter(Grid)
 
-_FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)```", re.DOTALL)
-_DIGIT_ROW = re.compile(r"^[ \t]*\d(?:[ \t,]*\d)*[ \t,]*$")
+_ROW_LINE = re.compile(r"[ \t]*\d[\d \t,]*\r?")
+"""A line made only of digits, with spaces or commas between them."""
+_BRACKETS = re.compile(r"\[+|\]+")
+
+MAX_CANDIDATES = 64
+"""Fences, and bracketed spans, tried from the end of a reply before giving up."""
+
+MAX_BRACKETS = 100_000
+"""Opening brackets a reply may hold for its bare lists to be searched (1,600 full 30x30 grids);
+more is a flood, not an answer."""
+
+MAX_GRID_TEXT = 64 * 1024
+"""Longest text that can hold a 30x30 grid, however generously spaced; a longer span is not
+parsed."""
 
 
 @dataclass(frozen=True)
@@ -74,11 +94,12 @@ _GRID_FENCES = {"", "json", "jsonc", "text", "txt", "plaintext", "output", "grid
 
 
 def _last_fenced(text: str) -> tuple[object, int] | None:
-    for match in reversed(list(_FENCE.finditer(text))):
-        if match.group(1).lower() not in _GRID_FENCES:
-            continue
-        body = match.group(2).strip()
-        candidate = _as_grid_candidate(body)
+    if too_many_fences(text):
+        return None
+    fences = [f for f in iter_fences(text) if f.language.lower() in _GRID_FENCES]
+    for fence in reversed(fences[-MAX_CANDIDATES:]):
+        body = fence.body.strip()
+        candidate = _as_grid_candidate(body) if len(body) <= MAX_GRID_TEXT else None
         if candidate is None:
             bare = _last_bare(body)
             candidate = bare[0] if bare else None
@@ -86,66 +107,96 @@ def _last_fenced(text: str) -> tuple[object, int] | None:
             rows = _last_digit_rows(body)
             candidate = rows[0] if rows else None
         if candidate is not None:
-            return candidate, match.start()
+            return candidate, fence.start
     return None
 
 
 def _bracket_spans(text: str) -> list[tuple[int, int]]:
-    """Every balanced `[[ … ]]` span (outermost only), in order of appearance."""
+    """Every balanced bracketed span (outermost only), in order of appearance; an unmatched `]`
+    is ignored. One pass over the runs of brackets, the text between skipped in C."""
     spans: list[tuple[int, int]] = []
     depth = 0
     start = -1
-    for index, char in enumerate(text):
-        if char == "[":
+    for match in _BRACKETS.finditer(text):
+        index, end = match.span()
+        if text[index] == "[":
             if depth == 0:
                 start = index
-            depth += 1
-        elif char == "]" and depth:
-            depth -= 1
-            if depth == 0:
-                inner = text[start + 1 : index].lstrip()
-                if inner.startswith("["):
-                    spans.append((start, index + 1))
+            depth += end - index
+        elif depth:
+            if end - index >= depth:
+                spans.append((start, index + depth))
+                depth = 0
+            else:
+                depth -= end - index
     return spans
 
 
+def _opens_list(text: str, start: int, end: int) -> bool:
+    """Whether the first non-space character of `text[start:end]` is `[`."""
+    found = _NON_SPACE.search(text, start, end)
+    return found is not None and found.group() == "["
+
+
+_NON_SPACE = re.compile(r"\S")
+
+
 def _last_bare(text: str) -> tuple[object, int] | None:
-    """The last balanced list of lists in the text that parses as JSON."""
+    """The last balanced list of lists in the text that parses as JSON (of the last
+    `MAX_CANDIDATES` such spans short enough to be a grid; none in a flood of brackets)."""
+    if text.count("[") > MAX_BRACKETS:
+        return None
+    tried = 0
     for start, end in reversed(_bracket_spans(text)):
+        if end - start > MAX_GRID_TEXT or not _opens_list(text, start + 1, end - 1):
+            continue
         candidate = _as_grid_candidate(text[start:end])
         if candidate is not None:
             return candidate, start
+        tried += 1
+        if tried == MAX_CANDIDATES:
+            break
     return None
 
 
 def _parse_digit_row(line: str) -> list[int]:
-    return [int(ch) for ch in line if ch.isdigit()]
+    """The digits of a row; past `MAX_SIDE + 1` of them it is too wide to be a row anyway."""
+    return [int(ch) for ch in islice((ch for ch in line if ch.isdigit()), MAX_SIDE + 1)]
 
 
 def _last_digit_rows(text: str) -> tuple[object, int] | None:
-    """The last block of consecutive digit-only lines (a grid written as rows of digits)."""
-    lines = text.splitlines(keepends=True)
-    offsets = []
-    position = 0
-    for line in lines:
-        offsets.append(position)
-        position += len(line)
-    end = len(lines)
-    while end > 0:
-        while end > 0 and not _DIGIT_ROW.match(lines[end - 1]):
-            end -= 1
-        start = end
-        while start > 0 and _DIGIT_ROW.match(lines[start - 1]):
-            start -= 1
-        if end - start >= 2 or (end - start == 1 and _announced(lines, start)):
-            return [_parse_digit_row(line) for line in lines[start:end]], offsets[start]
-        end = start
-    return None
+    """The last block of consecutive digit-only lines (a grid written as rows of digits): two
+    or more rows, or a single row right after a line announcing the answer ("Output:").
+
+    Lines are read from the end, so the usual reply (answer last) is done after a few; each line
+    is one short step, so a long reply never holds the interpreter in one long call.
+    """
+    rows: list[str] = []  # the current run, bottom-up, at most one more than a grid has
+    count = 0
+    run_start = 0
+    end = len(text)
+    while True:
+        start = text.rfind("\n", 0, end) + 1
+        line = text[start:end]
+        if _ROW_LINE.fullmatch(line):
+            count += 1
+            run_start = start
+            if len(rows) <= MAX_SIDE:
+                rows.append(line)
+        elif count:
+            if count >= 2 or _announces(line):
+                break
+            count = 0
+            rows.clear()
+        if start == 0:
+            if count < 2:  # a single row on the first line has nothing announcing it
+                return None
+            break
+        end = start - 1
+    return [_parse_digit_row(row) for row in reversed(rows)], run_start
 
 
-def _announced(lines: list[str], index: int) -> bool:
-    """Whether the line before a single digit row introduces an answer ("Output:", "Answer:")."""
-    if index == 0:
-        return False
-    previous = lines[index - 1].strip().lower()
-    return previous.endswith(":") and ("output" in previous or "answer" in previous)
+def _announces(line: str) -> bool:
+    """Whether a line introduces an answer, like "Output:" or "Answer:"."""
+    line = line.strip().lower()
+    return line.endswith(":") and ("output" in line or "answer" in line)

@@ -63,6 +63,7 @@ from arcbench.errors import (
     RequestRejectedError,
 )
 from arcbench.registry import ModelEntry, shown_url
+from arcbench.replies import OFFLOAD_CHARS
 from arcbench.usage import Usage, reported_cost
 
 __all__ = [
@@ -92,9 +93,6 @@ MAX_REPLY_BYTES = 8 * 1024 * 1024
 """The most of one reply body arcbench reads (after decompression): 8 MB is some two million
 tokens of text, far beyond any model's output limit, and small enough that every parser of the
 reply finishes in well under a second."""
-
-OFFLOAD_BYTES = 64 * 1024
-"""Replies at least this long are decoded and taken apart in a worker thread."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -571,7 +569,7 @@ class ModelClient:
         data = await self._with_retries(call, lambda: self._post_chat(payload, call), self.policy)
         choice = data["choices"][0]
         message = choice["message"]
-        if call.reply_bytes >= OFFLOAD_BYTES:
+        if call.reply_bytes >= OFFLOAD_CHARS:
             reasoning, text = await asyncio.to_thread(extract_reasoning, message)
         else:
             reasoning, text = extract_reasoning(message)
@@ -694,7 +692,7 @@ class ModelClient:
                 "retried. Lower --max-tokens, or check what the server sends"
             ) from None
         call.reply_bytes = len(body)
-        if len(body) >= OFFLOAD_BYTES:
+        if len(body) >= OFFLOAD_CHARS:
             data = await asyncio.to_thread(decode_body, body)
         else:
             data = decode_body(body)

@@ -4,6 +4,10 @@ The last ```python fenced block is the program (a bare ``` block is accepted whe
 function). It must define `transform(grid)` or `solve_task(grid)`; anything else is a
 `parse_error`, an outcome of the attempt. The code is only ever *read* here: it runs in the
 sandbox, never in this process.
+
+Finding the program is linear in the reply's length (`arcbench.replies`, and an entry-point
+pattern that cannot backtrack across lines); callers on the event loop use
+`arcbench.replies.parse_offloaded`.
 """
 
 from __future__ import annotations
@@ -13,10 +17,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from arcbench.replies import MAX_FENCES, iter_fences, too_many_fences
 from arcbench.tasks import Task
 
-_FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)```", re.DOTALL)
-_ENTRY = re.compile(r"^\s*def\s+(transform|solve_task)\s*\(", re.MULTILINE)
+_ENTRY = re.compile(r"def[ \t]+(?:transform|solve_task)[ \t]*\(")
+"""`def transform(` (or `solve_task`); it must also start its line (`_defines_entry`). The
+pattern starts with a literal, which the regex engine finds fast."""
 
 
 @dataclass(frozen=True)
@@ -30,20 +36,32 @@ class ExtractedProgram:
 
 def extract_program(text: str) -> ExtractedProgram:
     """The last python block of a reply that defines `transform` or `solve_task`."""
-    blocks = list(_FENCE.finditer(text))
-    python = [b for b in blocks if b.group(1).lower() in {"python", "py", "python3"}]
+    if too_many_fences(text):
+        return ExtractedProgram(
+            None, f"the reply holds more than {MAX_FENCES:,} code blocks; none was read", len(text)
+        )
+    blocks = list(iter_fences(text))
+    python = [b for b in blocks if b.language.lower() in {"python", "py", "python3"}]
     for block in reversed(python or blocks):
-        code = block.group(2)
-        if _ENTRY.search(code):
-            return ExtractedProgram(code.strip() + "\n", None, block.start())
+        if _defines_entry(block.body):
+            return ExtractedProgram(block.body.strip() + "\n", None, block.start)
     if python:
-        last = python[-1]
         return ExtractedProgram(
             None,
             "the last python block defines neither transform(grid) nor solve_task(grid)",
-            last.start(),
+            python[-1].start,
         )
     return ExtractedProgram(None, "no python code block in the reply", len(text))
+
+
+def _defines_entry(code: str) -> bool:
+    """Whether a line of `code` starts (after indentation) with `def transform(` or
+    `def solve_task(`."""
+    for match in _ENTRY.finditer(code):
+        line_start = code.rfind("\n", 0, match.start()) + 1
+        if not code[line_start : match.start()].strip(" \t"):
+            return True
+    return False
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from arcbench.manifest import (
 from arcbench.programs import extract_program, judge_train
 from arcbench.prompts import codegen_prompt, format_grid, repair_prompt
 from arcbench.records import ChatMessage, CodegenRecord, ProgramResult, TracesRecord
+from arcbench.replies import parse_offloaded
 from arcbench.rundir import RunDirectory, now_iso, read_latest, record_id
 from arcbench.runfiles import iter_records
 from arcbench.scoring import matches_answer, score_records
@@ -150,7 +151,7 @@ class CodegenJob(AskingJob):
                 completion.cost_usd,
                 time.perf_counter() - started,
             )
-        program = extract_program(completion.text)
+        program = await parse_offloaded(extract_program, completion.text)
         own = completion.text[: program.start].strip()
         answered: dict[str, Any] = {
             **identity,

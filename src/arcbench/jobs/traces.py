@@ -20,6 +20,7 @@ from arcbench.jobs.protocol import Plan
 from arcbench.manifest import RunManifest, RunSummary, ScoreSummary, TracesCounts
 from arcbench.prompts import traces_prompt
 from arcbench.records import ChatMessage, CodegenRecord, TracesRecord
+from arcbench.replies import parse_offloaded
 from arcbench.rundir import RunDirectory, now_iso, record_id
 from arcbench.scoring import matches_answer, score_solved
 from arcbench.tally import Tally
@@ -74,7 +75,7 @@ class TracesJob(AskingJob):
                 time.perf_counter() - started,
             )
             return
-        answer = extract_grid(completion.text)
+        answer = await parse_offloaded(extract_grid, completion.text)
         own = text_before_answer(completion.text, answer)
         yield TracesRecord(
             **self._identity(item),
