@@ -136,6 +136,11 @@ class Report:
                     grid = submitted.prediction if submitted else None
                     entry[f"attempt_{number}"] = grid if grid else EMPTY_GRID
                 entries.append(entry)
+            if label in out:  # only runs from before ids with '@' were refused can do this
+                raise ReportError(
+                    f"two tasks would both be {label!r} in the submission (an id containing '@' "
+                    "beside a version of another task); rename the task and run it again"
+                )
             out[label] = entries
         return out
 
