@@ -6,25 +6,23 @@ the command line itself was wrong (Click's usage errors, which Typer would draw 
 `--debug` (before the command) shows the traceback instead. Command modules import the library
 lazily, inside their functions, so that `arcbench --version` and `--help` start fast.
 
-SIGINT and SIGTERM are handled from this module's first lines (`arcbench.interrupts`): a command
-stopped by one exits with 128 + its number (130, 143), never by the signal itself.
+SIGINT and SIGTERM are handled from the entry module's first line (`arcbench.__main__`, which
+installs `arcbench.interrupts` before importing this module): a command stopped by one exits
+with 128 + its number (130, 143), never by the signal itself.
 """
 
 from __future__ import annotations
 
+import math
+import sys
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import typer
+
+from arcbench import __version__
+from arcbench.cli import codegen, merge, models, report, serve, store, tasks, traces
 from arcbench.interrupts import INTERRUPTS
-
-INTERRUPTS.install()  # before the imports below: a signal during start-up is kept, not fatal
-
-import math  # noqa: E402
-import sys  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from typing import Annotated, Any  # noqa: E402
-
-import typer  # noqa: E402
-
-from arcbench import __version__  # noqa: E402
-from arcbench.cli import codegen, merge, models, report, serve, store, tasks, traces  # noqa: E402
 
 app = typer.Typer(
     name="arcbench",
@@ -173,7 +171,7 @@ def _run(args: list[str]) -> int:
 
 def main() -> None:
     """Run the app behind the error boundary that turns user errors into one clear line."""
-    INTERRUPTS.install()
+    INTERRUPTS.install()  # done already when started as `arcbench` or `python -m arcbench`
     try:
         INTERRUPTS.started()
         code = _run(sys.argv[1:])
