@@ -34,6 +34,9 @@ from arcbench.tasks import MAX_SIDE, Grid
 _GRID = TypeAdapter(Grid)
 
 _ROW_LINE = re.compile(r"[ \t]*\d[\d \t,]*\r?")
+_DIGIT = re.compile(r"\d")
+_IDLE_LINES = 8
+"""Lines without a digit row read one by one before the rest of such a stretch is skipped."""
 """A line made only of digits, with spaces or commas between them."""
 _BRACKETS = re.compile(r"\[+|\]+")
 
@@ -174,13 +177,16 @@ def _last_digit_rows(text: str) -> tuple[object, int] | None:
     rows: list[str] = []  # the current run, bottom-up, at most one more than a grid has
     count = 0
     run_start = 0
+    idle = 0  # lines read since the last digit row
     end = len(text)
+    backwards = ""  # the text reversed, to find the previous digit with a forward search, in C
     while True:
         start = text.rfind("\n", 0, end) + 1
         line = text[start:end]
         if _ROW_LINE.fullmatch(line):
             count += 1
             run_start = start
+            idle = 0
             if len(rows) <= MAX_SIDE:
                 rows.append(line)
         elif count:
@@ -188,6 +194,13 @@ def _last_digit_rows(text: str) -> tuple[object, int] | None:
                 break
             count = 0
             rows.clear()
+        elif start and (idle := idle + 1) > _IDLE_LINES:  # skip to the previous digit at once
+            backwards = backwards or text[::-1]
+            digit = _DIGIT.search(backwards, len(text) - start)
+            if digit is None:
+                return None
+            position = len(text) - 1 - digit.start()
+            start = text.find("\n", position) + 1
         if start == 0:
             if count < 2:  # a single row on the first line has nothing announcing it
                 return None
