@@ -232,3 +232,28 @@ def test_a_signal_during_a_command_without_a_run(sig: int, delay: float) -> None
     assert "Traceback" not in stderr, stderr
     if proc.returncode:
         assert stderr.strip().endswith(f"arcbench: interrupted ({signal.Signals(sig).name})")
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.15, 0.25, 0.35, 0.5, 0.8, 1.5])
+def test_a_signal_while_codegen_starts_its_sandbox(delay: float) -> None:
+    """`codegen` imports and starts the sandbox in its first second; a Ctrl+C there (to the whole
+    process group, as a terminal sends it) ends the command cleanly too, and a resume finishes."""
+    args = ("codegen", "--model", "baseline", "-d", "arc-agi-1/training", "--max-tasks", "30")
+    proc = _start(*args, "--run-name", "cg")
+    _wait_until_handled(proc)
+    time.sleep(delay)
+    os.killpg(proc.pid, signal.SIGINT)
+    _check_stopped(proc, signal.SIGINT, "cg")
+    resumed = subprocess.run(
+        [sys.executable, "-m", "arcbench", *args, "--run-name", "cg"],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=300,
+        check=False,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    manifest = _manifest("cg")
+    assert manifest is not None
+    assert manifest["status"] == "completed"
+    assert manifest["counts"]["tasks"] == 30

@@ -214,6 +214,16 @@ def extract_reasoning(message: Mapping[str, Any]) -> tuple[str, str]:
     the first few parts are compared for repeats (a reply of a hundred thousand `<think>`
     blocks is not compared pairwise).
     """
+    return _split_reasoning(message, _content_text(message.get("content")))
+
+
+def _read_message(message: Mapping[str, Any]) -> tuple[str, str, str]:
+    """`(content, reasoning, text)` of a reply message (see `extract_reasoning`)."""
+    content = _content_text(message.get("content"))
+    return (content, *_split_reasoning(message, content))
+
+
+def _split_reasoning(message: Mapping[str, Any], text: str) -> tuple[str, str]:
     parts = _Parts()
     parts.add(message.get("reasoning_content"))
     parts.add(message.get("reasoning"))
@@ -222,7 +232,6 @@ def extract_reasoning(message: Mapping[str, Any]) -> tuple[str, str]:
         for detail in details:
             if isinstance(detail, Mapping):
                 parts.add(detail.get("text") or detail.get("summary"))
-    text = _content_text(message.get("content"))
     head, closed, tail = text.partition(_CLOSE)
     if closed and _OPEN not in head:
         parts.add(head)
@@ -570,15 +579,15 @@ class ModelClient:
         choice = data["choices"][0]
         message = choice["message"]
         if call.reply_bytes >= OFFLOAD_CHARS:
-            reasoning, text = await asyncio.to_thread(extract_reasoning, message)
+            content, reasoning, text = await asyncio.to_thread(_read_message, message)
         else:
-            reasoning, text = extract_reasoning(message)
+            content, reasoning, text = _read_message(message)
         served = data.get("model")
         finish = choice.get("finish_reason")
         return Completion(
             text=text,
             reasoning=reasoning,
-            content=_content_text(message.get("content")),
+            content=content,
             usage=call.usage,
             cost_usd=call.cost,
             priced=self._priced(call),

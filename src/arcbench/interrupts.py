@@ -44,6 +44,8 @@ class Interrupts:
         """The last signal received, None if none was."""
         self.pending = 0
         """Signals received while a run was held and no stopper was routed."""
+        self.raised = False
+        """Whether a signal raised `KeyboardInterrupt` (see `cli.main.main` for why it matters)."""
         self._holds = 0
         self._starting = False
         self._stopper: Stopper | None = None
@@ -72,6 +74,7 @@ class Interrupts:
         self.release()
         if self.pending:
             self.pending = 0
+            self.raised = True
             raise KeyboardInterrupt
 
     def ignore(self) -> None:
@@ -100,6 +103,7 @@ class Interrupts:
         elif self._holds:
             self.pending += 1
         elif first:
+            self.raised = True
             raise KeyboardInterrupt
 
     def hold(self) -> None:

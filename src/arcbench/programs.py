@@ -56,12 +56,19 @@ def extract_program(text: str) -> ExtractedProgram:
 
 def _defines_entry(code: str) -> bool:
     """Whether a line of `code` starts (after indentation) with `def transform(` or
-    `def solve_task(`."""
+    `def solve_task(`. Only `_INDENT_WINDOW` characters before each match are looked at, so a
+    flood of matches costs a bounded amount each."""
     for match in _ENTRY.finditer(code):
-        line_start = code.rfind("\n", 0, match.start()) + 1
-        if not code[line_start : match.start()].strip(" \t"):
+        window = code[max(0, match.start() - _INDENT_WINDOW) : match.start()]
+        newline = window.rfind("\n")
+        if newline < 0 and match.start() > _INDENT_WINDOW:
+            continue  # indented further than any real definition
+        if not window[newline + 1 :].strip(" \t"):
             return True
     return False
+
+
+_INDENT_WINDOW = 200
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,9 @@ with 128 + its number (130, 143), never by the signal itself.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import sys
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -182,8 +184,15 @@ def main() -> None:
     if INTERRUPTS.received:
         code = INTERRUPTS.exit_code
         sys.stderr.write(f"arcbench: interrupted ({_signal_name()})\n")
-    sys.stdout.flush()
-    sys.stderr.flush()
+    with contextlib.suppress(OSError):  # a closed pipe has nothing left to say
+        sys.stdout.flush()
+        sys.stderr.flush()
+    if INTERRUPTS.raised:
+        # Everything was closed while the interrupt unwound. Exit here rather than through the
+        # interpreter's shutdown: when a KeyboardInterrupt passed through code that Python ran
+        # from a string (dataclasses and typing build methods that way), `python -m` remembers
+        # it and kills itself with SIGINT at the very end, however it was handled.
+        os._exit(code)
     sys.exit(code)
 
 
