@@ -125,3 +125,17 @@ def test_a_task_id_list_that_names_nothing_is_refused(value: str) -> None:
     assert result.returncode == 2
     assert result.stderr.startswith("arcbench: error: ")
     assert "Traceback" not in result.stderr
+
+
+def test_a_partial_solutions_file_warns_on_stderr(tmp_path: Path) -> None:
+    task = {"train": TASK_A["train"], "test": [{"input": [[1]]}]}
+    write_json(tmp_path / "p_challenges.json", {"a": task, "b": task})
+    write_json(tmp_path / "p_solutions.json", {"a": [[[1]]], "zz": [[[2]]]})
+    result = run_cli("tasks", "list", "-d", str(tmp_path / "p_challenges.json"), "--json")
+    assert result.returncode == 0, result.stderr
+    assert [t["id"] for t in orjson.loads(result.stdout)] == ["a", "b"]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("arcbench: warning: ")
+    assert "no solutions for 1 task (b)" in lines[0]
+    assert "solutions for 1 task (zz)" in lines[1]
