@@ -10,7 +10,9 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import orjson
 import pytest
 
 from fakeserver import FakeServer
@@ -48,6 +50,20 @@ def run_cli(
         timeout=timeout,
         check=False,
     )
+
+
+def traces_args(server_url: str, *args: str) -> tuple[str, ...]:
+    """`traces --model LOCAL_0 --base-url URL ARGS…`: a traces run against a fake server."""
+    return ("traces", "--model", "LOCAL_0", "--base-url", server_url, *args)
+
+
+def read_records(run_dir: Path) -> list[dict[str, Any]]:
+    """Every record of a run's results.jsonl, in order."""
+    return [
+        orjson.loads(line)
+        for line in (run_dir / "results.jsonl").read_bytes().splitlines()
+        if line.strip()
+    ]
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from conftest import cli_env, run_cli
+from conftest import read_records, run_cli, traces_args
 from fakeserver import FakeServer, Recorded
 from taskdata import TASK_A, TASK_B, write_json
 
@@ -68,24 +68,10 @@ def test_an_original_and_its_versions_are_distinct_everywhere(
         return "```json\n[[0]]\n```"
 
     fake_server.responder = solver
-    result = run_cli(
-        "traces",
-        "--model",
-        "LOCAL_0",
-        "--base-url",
-        fake_server.url,
-        "-d",
-        str(dataset),
-        "--task-ids",
-        "a@1,a",
-        "--run-name",
-        "versions",
-        env=cli_env(),
-    )
+    args = traces_args(fake_server.url, "-d", str(dataset), "--task-ids", "a@1,a")
+    result = run_cli(*args, "--run-name", "versions")
     assert result.returncode == 0, result.stderr
-    records = [
-        orjson.loads(line) for line in Path("runs/versions/results.jsonl").read_bytes().splitlines()
-    ]
+    records = read_records(Path("runs/versions"))
     assert sorted({(r["task_id"], r["version"]) for r in records}, key=str) == [
         ("a", 1),
         ("a", 2),

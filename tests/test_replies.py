@@ -25,7 +25,7 @@ from arcbench.errors import ReplyTooLargeError
 from arcbench.programs import extract_program
 from arcbench.registry import ModelEntry
 from arcbench.replies import MAX_FENCES, iter_fences, parse_offloaded
-from conftest import cli_env, run_cli
+from conftest import read_records, run_cli, traces_args
 from fakeserver import FakeServer, Recorded, raw, reply
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
@@ -264,32 +264,13 @@ def test_one_pathological_reply_does_not_hold_up_the_others(fake_server: FakeSer
 
     fake_server.responder = responder
     result = run_cli(
-        "traces",
-        "--model",
-        "LOCAL_0",
-        "--base-url",
-        fake_server.url,
-        "-d",
-        "arc-agi-1/training",
-        "--max-tasks",
-        "10",
-        "--attempts",
-        "1",
-        "-j",
-        "4",
-        "--timeout",
-        "30",
-        "--retries",
-        "0",
-        "--run-name",
-        "hostile",
-        env=cli_env(),
+        *traces_args(fake_server.url, "-d", "arc-agi-1/training", "--max-tasks", "10"),
+        *("--attempts", "1", "-j", "4", "--timeout", "30", "--retries", "0"),
+        *("--run-name", "hostile"),
         timeout=240,
     )
     assert result.returncode == 0, result.stderr
-    records = [
-        orjson.loads(line) for line in Path("runs/hostile/results.jsonl").read_bytes().splitlines()
-    ]
+    records = read_records(Path("runs/hostile"))
     assert len(records) == len(fake_server.chat_requests)
     errors = [r["error"] for r in records if r["error"]]
     assert len(errors) == 1

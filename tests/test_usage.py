@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from arcbench.client import ModelClient, RetryPolicy
 from arcbench.registry import ModelEntry
 from arcbench.usage import MAX_TOKENS, Usage, recorded
-from conftest import cli_env, run_cli
+from conftest import cli_env, read_records, run_cli, traces_args
 from fakeserver import FakeServer, raw, reply
 from taskdata import TASK_A, TASK_B, write_json
 
@@ -207,20 +207,8 @@ HOSTILE_USAGE: list[dict[str, Any] | str | list[Any]] = [
 
 
 def _traces(server: FakeServer, dataset: Path, name: str) -> subprocess.CompletedProcess[str]:
-    return run_cli(
-        "traces",
-        "--model",
-        "LOCAL_0",
-        "--base-url",
-        server.url,
-        "-d",
-        str(dataset),
-        "--run-name",
-        name,
-        "-j",
-        "3",
-        env=cli_env(ARCBENCH_RETRY_WAIT_INITIAL="0", ARCBENCH_RETRY_WAIT_MAX="0"),
-    )
+    args = traces_args(server.url, "-d", str(dataset), "--run-name", name, "-j", "3")
+    return run_cli(*args, env=cli_env(ARCBENCH_RETRY_WAIT_INITIAL="0", ARCBENCH_RETRY_WAIT_MAX="0"))
 
 
 def test_a_run_keeps_every_attempt_whatever_the_usage_says(
@@ -239,7 +227,7 @@ def test_a_run_keeps_every_attempt_whatever_the_usage_says(
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     run = Path("runs/junk")
-    records = [orjson.loads(line) for line in (run / "results.jsonl").read_bytes().splitlines()]
+    records = read_records(run)
     assert len(records) == 6
     assert all(record["error"] is None for record in records)
     notes = [note for record in records for note in record["usage"].get("unusable", [])]
