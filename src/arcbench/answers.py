@@ -21,6 +21,7 @@ use `arcbench.replies.parse_offloaded`, which takes a long reply apart in a work
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import islice
 
@@ -33,11 +34,16 @@ from arcbench.tasks import MAX_SIDE, Grid
 
 _GRID = TypeAdapter(Grid)
 
-_ROW_LINE = re.compile(r"[ \t]*\d[\d \t,]*\r?")
-_DIGIT = re.compile(r"\d")
-_IDLE_LINES = 8
-"""Lines without a digit row read one by one before the rest of such a stretch is skipped."""
+_ROW = r"[ \t]*\d[\d \t,]*\r?"
+_ROW_LINE = re.compile(_ROW)
 """A line made only of digits, with spaces or commas between them."""
+_TWO_ROWS = re.compile(rf"\n{_ROW}\n{_ROW}(?=\n|\Z)")
+"""Two such lines in a row (after a newline: a literal start the regex engine finds fast)."""
+_ROW_AFTER_COLON = re.compile(rf"\n[^\n]*:[ \t\r]*\n{_ROW}(?=\n|\Z)")
+"""Such a line after a line ending with a colon (which may announce the answer)."""
+_WINDOW = 1 << 16
+"""Characters of a reply one regex search covers at most (a few milliseconds), so that a search
+never holds the interpreter long, even in a worker thread."""
 _BRACKETS = re.compile(r"\[+|\]+")
 
 MAX_CANDIDATES = 64
@@ -116,11 +122,12 @@ def _last_fenced(text: str) -> tuple[object, int] | None:
 
 def _bracket_spans(text: str) -> list[tuple[int, int]]:
     """Every balanced bracketed span (outermost only), in order of appearance; an unmatched `]`
-    is ignored. One pass over the runs of brackets, the text between skipped in C."""
+    is ignored. One pass over the runs of brackets, the text between skipped in C. (A run cut in
+    two by a window boundary counts the same as whole.)"""
     spans: list[tuple[int, int]] = []
     depth = 0
     start = -1
-    for match in _BRACKETS.finditer(text):
+    for match in _windowed(_BRACKETS, text):
         index, end = match.span()
         if text[index] == "[":
             if depth == 0:
@@ -171,42 +178,63 @@ def _last_digit_rows(text: str) -> tuple[object, int] | None:
     """The last block of consecutive digit-only lines (a grid written as rows of digits): two
     or more rows, or a single row right after a line announcing the answer ("Output:").
 
-    Lines are read from the end, so the usual reply (answer last) is done after a few; each line
-    is one short step, so a long reply never holds the interpreter in one long call.
+    The last place where such a block shows (two rows together, or a row after a colon) is found
+    by regex searches over windows of the reply; the block around it is then read line by line.
     """
-    rows: list[str] = []  # the current run, bottom-up, at most one more than a grid has
-    count = 0
-    run_start = 0
-    idle = 0  # lines read since the last digit row
-    end = len(text)
-    backwards = ""  # the text reversed, to find the previous digit with a forward search, in C
-    while True:
-        start = text.rfind("\n", 0, end) + 1
-        line = text[start:end]
-        if _ROW_LINE.fullmatch(line):
-            count += 1
-            run_start = start
-            idle = 0
-            if len(rows) <= MAX_SIDE:
-                rows.append(line)
-        elif count:
-            if count >= 2 or _announces(line):
-                break
-            count = 0
-            rows.clear()
-        elif start and (idle := idle + 1) > _IDLE_LINES:  # skip to the previous digit at once
-            backwards = backwards or text[::-1]
-            digit = _DIGIT.search(backwards, len(text) - start)
-            if digit is None:
-                return None
-            position = len(text) - 1 - digit.start()
-            start = text.find("\n", position) + 1
-        if start == 0:
-            if count < 2:  # a single row on the first line has nothing announcing it
-                return None
+    padded = "\n" + text  # every line now starts after a newline
+    seed = -1
+    for start, end in _windows(padded):
+        for pattern in (_TWO_ROWS, _ROW_AFTER_COLON):
+            for match in pattern.finditer(padded, start, end):  # a Python loop: cheap steps
+                if pattern is _TWO_ROWS or _announces(_line_at(padded, match.start() + 1)):
+                    seed = max(seed, match.end())
+    if seed < 0:
+        return None
+    return _block_ending_near(padded, seed)
+
+
+def _windowed(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    """`pattern.finditer(text)`, one `_WINDOW` at a time (a match cannot span two windows)."""
+    for start in range(0, len(text), _WINDOW):
+        yield from pattern.finditer(text, start, start + _WINDOW)
+
+
+def _windows(text: str) -> Iterator[tuple[int, int]]:
+    """Spans of `text` to search, ending at line ends, each starting at the beginning of the
+    previous one's last line, so that any two neighbouring lines lie together in one span."""
+    start, end = 0, -1
+    while end < len(text):
+        end = text.find("\n", max(start + _WINDOW, end + 1))
+        end = len(text) if end < 0 else end
+        yield start, end
+        start = text.rfind("\n", start, end)
+
+
+def _line_at(text: str, start: int) -> str:
+    end = text.find("\n", start)
+    return text[start : end if end >= 0 else len(text)]
+
+
+def _block_ending_near(padded: str, position: int) -> tuple[object, int]:
+    """The whole run of digit rows around the row ending at `position` in `"\n" + text`, and
+    its start in `text`; more rows than a grid has are cut to one too many."""
+    first = padded.rfind("\n", 0, position)  # the newline before the seed's last row
+    rows = [padded[first + 1 : position]]
+    while len(rows) <= MAX_SIDE:  # up
+        previous = padded.rfind("\n", 0, first)
+        if previous < 0 or not _ROW_LINE.fullmatch(padded, previous + 1, first):
             break
-        end = start - 1
-    return [_parse_digit_row(row) for row in reversed(rows)], run_start
+        rows.insert(0, padded[previous + 1 : first])
+        first = previous
+    end = position
+    while len(rows) <= MAX_SIDE and end < len(padded):  # down
+        following = padded.find("\n", end + 1)
+        following = len(padded) if following < 0 else following
+        if not _ROW_LINE.fullmatch(padded, end + 1, following):
+            break
+        rows.append(padded[end + 1 : following])
+        end = following
+    return [_parse_digit_row(row) for row in rows], first
 
 
 def _announces(line: str) -> bool:
