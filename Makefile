@@ -12,6 +12,7 @@ lint:
 bench:
 	python bench/bench_startup.py
 	python bench/bench_load.py
+	python bench/bench_replies.py
 	python bench/bench_sandbox.py
 	python bench/bench_runner.py
 	python bench/bench_store.py
