@@ -456,3 +456,11 @@ def test_deep_nesting_anywhere_never_overflows_the_stack(tmp_path: Path, where: 
     except (TaskFileError, TaskValidationError) as exc:
         message = str(exc)
     assert len(message) < 400
+
+
+def test_a_solutions_path_that_is_not_a_file_is_refused(tmp_path: Path) -> None:
+    path = _kaggle(tmp_path, {"t1": [[[0, 3], [0, 0]]]})
+    (tmp_path / "k_solutions.json").unlink()
+    (tmp_path / "k_solutions.json").mkdir()
+    with pytest.raises(TaskFileError, match=r"k_solutions.json: the solutions of .* not a file"):
+        load_dataset(str(path))

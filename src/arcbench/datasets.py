@@ -276,6 +276,10 @@ def _solutions_sibling(path: Path) -> Path | None:
     if not path.name.endswith("_challenges.json"):
         return None
     sibling = path.with_name(path.name.removesuffix("_challenges.json") + "_solutions.json")
+    if sibling.exists() and not sibling.is_file():
+        raise TaskFileError(
+            f"{sibling}: the solutions of {path.name} should be here, but it is not a file"
+        )
     return sibling if sibling.is_file() else None
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import signal
 import socket
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from types import FrameType
@@ -125,6 +126,9 @@ class Interrupts:
         """
         import asyncio
 
+        if threading.current_thread() is not threading.main_thread():
+            yield  # signals reach the main thread only; a loop elsewhere is stopped by its owner
+            return
         loop = asyncio.get_running_loop()
         reader, writer = socket.socketpair()
         reader.setblocking(False)
