@@ -107,6 +107,12 @@ class Interrupts:
             self.raised = True
             raise KeyboardInterrupt
 
+    def forget(self) -> None:
+        """The signals so far stopped the command the way it is meant to stop (a server), not
+        an interruption: the command exits with its own status."""
+        self.signum = None
+        self.pending = 0
+
     def hold(self) -> None:
         """A run is open: from now on signals stop it instead of raising (see `release`)."""
         self._holds += 1

@@ -57,6 +57,7 @@ def serve_ui(
 
         arcbench serve-ui --host 0.0.0.0 --token "$(openssl rand -hex 16)"
     """
+    from arcbench.interrupts import INTERRUPTS
     from arcbench.settings import load_web_settings
     from arcbench.web.server import serve
 
@@ -69,4 +70,5 @@ def serve_ui(
 
     with contextlib.suppress(KeyboardInterrupt):
         serve(settings, open_browser=not no_open, announce=announce)
+    INTERRUPTS.forget()  # Ctrl+C is how a server stops: a normal end, exit status 0
     typer.echo("arcbench serve-ui: stopped")
