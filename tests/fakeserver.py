@@ -67,13 +67,14 @@ def reply(
     reasoning_content: str | None = None,
     reasoning: str | None = None,
     reasoning_details: list[dict[str, Any]] | None = None,
-    usage: dict[str, Any] | None = None,
+    usage: Any = None,
     cost: float | None = None,
     model: str | None = None,
     finish_reason: str = "stop",
     delay: float = 0.0,
 ) -> Action:
-    """A normal chat completion. `usage` None means "computed from the text"; {} means none."""
+    """A normal chat completion. `usage` None means "computed from the text"; {} means none;
+    anything else is sent as is (a hostile server's junk)."""
     return {
         "kind": "reply",
         "content": content,
@@ -443,9 +444,9 @@ class FakeServer:
             await self._send(conn, writer, 200, b'{"choices": [{"message": ')
             return True
         if kind == "raw":
-            body = base64.b64decode(action["body"])
+            exact = base64.b64decode(action["body"])
             extra = list(action["headers"].items())
-            await self._send(conn, writer, action["status"], body, extra)
+            await self._send(conn, writer, action["status"], exact, extra)
             return True
         usage = action.get("usage")
         if kind == "status":

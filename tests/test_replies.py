@@ -210,7 +210,7 @@ def test_a_compressed_reply_is_limited_by_what_it_expands_to(fake_server: FakeSe
 def test_the_limit_holds_with_many_connections(fake_server: FakeServer) -> None:
     """Above 16 connections the client shards its pools and reads bodies in the transport."""
 
-    async def go() -> list[Any]:
+    async def go() -> tuple[Any, Any]:
         entry = ModelEntry(
             name="t", provider="local", base_url=fake_server.url, model_id="m", source="test"
         )

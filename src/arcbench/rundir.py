@@ -31,9 +31,9 @@ from arcbench import __version__
 from arcbench.atomic import write_atomic
 from arcbench.datasets import BUNDLED_SPECS
 from arcbench.errors import RunError, RunMismatchError, RunOutputError
+from arcbench.interrupts import INTERRUPTS
 from arcbench.manifest import RunIdentity, RunManifest, RunSummary, Status
 from arcbench.records import CodegenRecord, RecordBase, TracesRecord, dump_record
-from arcbench.interrupts import INTERRUPTS
 from arcbench.runfiles import (
     MANIFEST_FILE,
     RESULTS_FILE,

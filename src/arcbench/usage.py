@@ -6,8 +6,8 @@ without importing httpx.
 What a server says it used is untrusted input like everything else it sends: a count must be a
 whole number from 0 to `MAX_TOKENS`, a cost a finite number of dollars from 0 to `MAX_COST_USD`.
 Anything else (`1.7e300`, `-5`, `NaN`, `"12"`, `{"a": 1}`) is not used — the count is 0 — and is
-named in `Usage.unusable`, which records carry as `usage.unusable`, so the attempt is kept and
-the record says what the server got wrong.
+named in `Usage.unusable`, which records carry as `usage.unusable` (empty when all was usable),
+so the attempt is kept and the record says what the server got wrong.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 PER_MILLION = 1_000_000
 """Prices are quoted in US dollars per million tokens, as providers publish them."""
@@ -29,8 +28,6 @@ MAX_COST_USD = 10_000.0
 
 MAX_UNUSABLE = 8
 """Notes about unusable usage kept per attempt (a retried call may repeat the same one)."""
-
-_COUNTS = ("prompt_tokens", "completion_tokens", "reasoning_tokens")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,16 +55,13 @@ class Usage:
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
 
-    def as_dict(self) -> dict[str, Any]:
-        """The record form (`usage` in results.jsonl and run.json); `unusable` only if any."""
-        out: dict[str, Any] = {
+    def as_dict(self) -> dict[str, int]:
+        """The three counts, for adding up (records and run.json also carry `unusable`)."""
+        return {
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "reasoning_tokens": self.reasoning_tokens,
         }
-        if self.unusable:
-            out["unusable"] = list(self.unusable)
-        return out
 
     @classmethod
     def from_reply(cls, usage: object) -> Usage | None:
@@ -138,17 +132,6 @@ def reported_cost(usage: object) -> float | None:
     if not isinstance(usage, Mapping):
         return None
     return _cost(usage.get("cost"), [])
-
-
-def recorded(record: Mapping[str, Any]) -> tuple[Usage, float]:
-    """The usage and cost a record carries, for adding up: a damaged or hand-edited record
-    contributes what is usable in it and 0 for the rest, rather than stopping a resume or a
-    report."""
-    usage = record.get("usage")
-    fields = usage if isinstance(usage, Mapping) else {}
-    notes: list[str] = []
-    prompt, completion, thinking = (_count(name, fields.get(name), notes) for name in _COUNTS)
-    return Usage(prompt, completion, thinking), _cost(record.get("cost_usd"), notes) or 0.0
 
 
 def priced_cost(
