@@ -34,7 +34,9 @@ MAX_UNUSABLE = 8
 class Usage:
     """Tokens a server reported. `reasoning_tokens` are part of `completion_tokens`, not extra.
 
-    `unusable` names what the server reported that could not be used (see the module docstring).
+    `unusable` names what the server reported as usage or cost that could not be used (a count
+    that is not a whole number from 0 to 10^9, a cost that is not finite dollars up to 10,000,
+    a usage that is not an object); such a count is 0 here.
     """
 
     prompt_tokens: int = 0
