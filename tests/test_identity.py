@@ -93,7 +93,14 @@ def test_a_submission_never_merges_two_tasks(tmp_path: Path) -> None:
     """Records from before such ids were refused: a task `x@1` beside version 1 of `x`."""
     run = tmp_path / "old"
     run.mkdir()
-    base = {"run_id": "r", "attempt": 1, "round": 0, "test_index": 0, "error": None}
+    base = {
+        "run_id": "r",
+        "attempt": 1,
+        "round": 0,
+        "test_index": 0,
+        "error": None,
+        "finished_at": "2026-01-01T00:00:00+00:00",
+    }
     records = [
         {**base, "record_id": "1", "task_id": "x@1", "version": None, "prediction": [[1]]},
         {**base, "record_id": "2", "task_id": "x", "version": 1, "prediction": [[2]]},

@@ -236,8 +236,7 @@ def test_a_run_keeps_every_attempt_whatever_the_usage_says(
     assert again.returncode == 0, again.stderr
     report = run_cli("report", "runs/junk", "--json")
     assert report.returncode == 0, report.stderr
-    counts = ("prompt_tokens", "completion_tokens", "reasoning_tokens")
-    assert orjson.loads(report.stdout)["usage"] == {k: manifest["usage"][k] for k in counts}
+    assert orjson.loads(report.stdout)["usage"] == manifest["usage"]
     assert 1 <= len(manifest["usage"]["unusable"]) <= 8  # the first notes, for a quick look
 
 

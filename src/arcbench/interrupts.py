@@ -11,13 +11,14 @@ This module imports nothing heavy, so that installing it is the first thing a co
 
 from __future__ import annotations
 
+import builtins
 import signal
 import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import asyncio
@@ -49,6 +50,8 @@ class Interrupts:
         """Whether a signal raised `KeyboardInterrupt` (see `cli.main.main` for why it matters)."""
         self._holds = 0
         self._starting = False
+        self._importing = 0
+        self._deferred = False
         self._stopper: Stopper | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -65,6 +68,33 @@ class Interrupts:
         self.installed = True
         self._starting = True
         self.hold()
+        self._guard_imports()
+
+    def _guard_imports(self) -> None:
+        """Make a `KeyboardInterrupt` that would land inside an import wait for its end.
+
+        An exception raised while an extension module initialises can crash the interpreter:
+        orjson's initialisation imports Python modules and does not expect that to fail, and a
+        Ctrl+C at that moment ended in a segmentation fault. Every import (statements, and the
+        imports C code makes) goes through `builtins.__import__`, so the main thread's are
+        counted there and the interrupt is raised when the outermost one is done.
+        """
+        original = builtins.__import__
+        main = threading.main_thread().ident
+
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            if threading.get_ident() != main:
+                return original(*args, **kwargs)
+            self._importing += 1
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self._importing -= 1
+                if not self._importing and self._deferred:
+                    self._deferred = False
+                    raise KeyboardInterrupt  # the interrupt wins over what the import returns
+
+        builtins.__import__ = guarded
 
     def started(self) -> None:
         """The command's error boundary is in place: a signal kept during start-up raises
@@ -105,7 +135,10 @@ class Interrupts:
             self.pending += 1
         elif first:
             self.raised = True
-            raise KeyboardInterrupt
+            if self._importing:
+                self._deferred = True
+            else:
+                raise KeyboardInterrupt
 
     def forget(self) -> None:
         """The signals so far stopped the command the way it is meant to stop (a server), not

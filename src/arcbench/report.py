@@ -28,6 +28,7 @@ from arcbench.scoring import (
     solved_outputs,
 )
 from arcbench.tasks import Task
+from arcbench.usage import Usage
 
 EMPTY_GRID = [[0]]
 """What the Kaggle format expects where an attempt produced no grid."""
@@ -70,17 +71,14 @@ class Report:
 
     def totals(self) -> dict[str, Any]:
         records = [r for run in self.runs for r in run.records.values()]
-        usage = {"prompt_tokens": 0, "completion_tokens": 0, "reasoning_tokens": 0}
-        for run in self.runs:
-            for key, value in run.billed.usage.as_dict().items():
-                usage[key] += value
+        usage = sum((run.billed.usage for run in self.runs), Usage())
         return {
             "records": len(records),
             "errors": sum(1 for r in records if r.error is not None),
             "parse_errors": sum(
                 1 for r in records if r.error is None and r.parse_error is not None
             ),
-            "usage": usage,
+            "usage": {**usage.as_dict(), "unusable": list(usage.unusable)},
             "cost_usd": round(sum(run.billed.cost_usd for run in self.runs), 6),
         }
 
