@@ -48,7 +48,10 @@ class StoreSettings(BaseSettings):
         None, description="The trace and variation store (unset: arcbench.store.DEFAULT_STORE)."
     )
     store_timeout: float | None = Field(
-        None, gt=0, description="Seconds a store change waits for another writer (busy timeout)."
+        None,
+        gt=0,
+        allow_inf_nan=True,  # inf: wait as long as it takes (NaN still fails gt=0)
+        description="Seconds a store change waits for another writer (busy timeout).",
     )
 
 
