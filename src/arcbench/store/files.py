@@ -17,7 +17,6 @@ from pydantic import TypeAdapter, ValidationError
 from arcbench.atomic import write_atomic
 from arcbench.errors import ResultsFileError, StoreError
 from arcbench.store.database import is_stream
-from arcbench.store.schema import MAX_INTEGER
 from arcbench.store.traces import Trace, TraceStore
 from arcbench.store.variations import ImportedEntry, VariationStore
 from arcbench.tasks import VariantEntry
@@ -88,13 +87,6 @@ def entries_of_document(path: Path, document: list[Any]) -> list[ImportedEntry]:
             raise ResultsFileError(
                 f"{path}: entry #{index} (task {task!r}) is not a task version: {_first(exc)}"
             ) from None
-        for name in ("version", "parent_version"):
-            number = getattr(entry, name)
-            if number is not None and not 1 <= number <= MAX_INTEGER:
-                raise ResultsFileError(
-                    f"{path}: entry #{index} (task {task!r}): {name} {number} is not a version "
-                    f"number (1 to {MAX_INTEGER}, or null for the original task); fix the entry"
-                )
         entries.append(ImportedEntry(entry, item))
     return entries
 
