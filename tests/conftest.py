@@ -52,6 +52,16 @@ def run_cli(
     )
 
 
+def in_sandbox(script: str, *binds: str) -> subprocess.CompletedProcess[str]:
+    """Run a shell `script` (with `$PY` for this Python) where /dev is a private copy, so
+    that a regression writing over a device damages only the sandbox; `binds` are more bwrap
+    arguments."""
+    return subprocess.run(
+        ["bwrap", "--dev-bind", "/", "/", "--dev", "/dev", *binds, "sh", "-c", script],
+        capture_output=True, text=True, check=False, env=cli_env(PY=sys.executable),
+    )  # fmt: skip
+
+
 def traces_args(server_url: str, *args: str) -> tuple[str, ...]:
     """`traces --model LOCAL_0 --base-url URL ARGS…`: a traces run against a fake server."""
     return ("traces", "--model", "LOCAL_0", "--base-url", server_url, *args)

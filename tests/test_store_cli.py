@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from arcbench.store import Store
 from arcbench.store.schema import APPLICATION_ID
-from conftest import cli_env, run_cli
+from conftest import cli_env, in_sandbox, run_cli
 from rundata import legacy_store, stored_traces, traces_run
 
 STORE = Path("data/arcbench.db")
@@ -397,16 +397,6 @@ def test_export_and_backup_never_write_over_the_store(tmp_path: Path) -> None:
     with sqlite3.connect(STORE) as db:
         assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     db.close()
-
-
-def in_sandbox(script: str, *binds: str) -> subprocess.CompletedProcess[str]:
-    """Run a shell `script` (with `$PY` for this Python) where /dev is a private copy, so
-    that a regression writing over a device damages only the sandbox; `binds` are more bwrap
-    arguments."""
-    return subprocess.run(
-        ["bwrap", "--dev-bind", "/", "/", "--dev", "/dev", *binds, "sh", "-c", script],
-        capture_output=True, text=True, check=False, env=cli_env(PY=sys.executable),
-    )  # fmt: skip
 
 
 @pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap for a private /dev")

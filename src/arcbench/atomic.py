@@ -3,6 +3,7 @@
 The bytes go to a temporary file in the same directory, are flushed and fsynced, and the
 temporary file is renamed over the target (atomic on POSIX); the directory is fsynced so the
 rename itself survives a crash. A failure leaves the target untouched and no temporary behind.
+A pipe or a device named as an output (`/dev/stdout`) is written straight through instead.
 """
 
 from __future__ import annotations
@@ -35,6 +36,32 @@ def _umask() -> int:
     except OSError:
         pass
     return 0o022
+
+
+def is_stream(path: Path) -> bool:
+    """Whether `path` is a pipe, a device or a terminal (`/dev/stdout`, `/proc/self/fd/1`, a
+    FIFO) rather than a file: written straight through, never replaced by a rename (which
+    would put a regular file where the device or the link to it was)."""
+    where = str(path.absolute())
+    if where.startswith(("/dev/", "/proc/")) and not where.startswith("/dev/shm/"):
+        return True  # /dev/stdout leads to the terminal, a pipe or the file the shell opened
+    try:
+        mode = path.stat().st_mode
+    except (OSError, RuntimeError):  # missing (a new file), or a loop named when written
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def write_output(path: Path, data: bytes | Iterable[bytes]) -> None:
+    """Write a file a command was asked to produce: atomically when it is a file, straight
+    through when it is a pipe or a device (`--out /dev/stdout`), which a rename would replace."""
+    chunks = [data] if isinstance(data, bytes) else data
+    if not is_stream(path):
+        write_atomic(path, chunks)
+        return
+    with path.open("wb") as out:
+        for chunk in chunks:
+            out.write(chunk)
 
 
 def write_atomic(path: Path, data: bytes | Iterable[bytes]) -> None:

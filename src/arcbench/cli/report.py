@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -48,14 +49,14 @@ def report(
     from rich.console import Console
     from rich.table import Table
 
-    from arcbench.atomic import write_atomic
+    from arcbench.atomic import write_output
     from arcbench.report import build_report, compare, read_run
 
     data = [read_run(path) for path in runs]
     built = build_report(data)
     console = Console(highlight=False)
     if submission is not None:
-        write_atomic(submission, orjson.dumps(built.submission()))
+        write_output(submission, orjson.dumps(built.submission()))
         Console(stderr=True).print(
             f"wrote a submission for {len(built.test_inputs)} tasks to {submission}"
         )
@@ -64,11 +65,13 @@ def report(
         from arcbench.report_html import render_html
 
         tasks, notes = load_run_tasks(built.runs)
-        write_atomic(html, render_html(built, tasks).encode())
+        write_output(html, render_html(built, tasks).encode())
         err = Console(stderr=True)
         for note in notes:
             err.print(note, style="yellow")
         err.print(f"wrote an HTML report of {len(built.test_inputs)} tasks to {html}")
+    if any(path is not None and _is_standard_output(path) for path in (submission, html)):
+        return  # the document went to standard output: a table after it would corrupt it
     if compare_with:
         other = [read_run(path) for path in compare_with]
         comparison = compare(data, other)
@@ -127,3 +130,12 @@ def report(
     )
     table.add_row("cost", f"${summary['cost_usd']:.4f}")
     console.print(table)
+
+
+def _is_standard_output(path: Path) -> bool:
+    """Whether `path` is the file this process's standard output writes to (`/dev/stdout`,
+    or the file it was redirected to)."""
+    try:
+        return os.path.samestat(os.stat(path), os.fstat(sys.stdout.fileno()))
+    except (OSError, ValueError):  # no such file, or no standard output
+        return False

@@ -134,7 +134,7 @@ def export(
         written = opened.export(traces=traces, variations=variations)
     from rich.console import Console
 
-    from arcbench.store.database import is_stream
+    from arcbench.atomic import is_stream
 
     # an export to standard output (`--traces /dev/stdout | jq`) keeps it for the data alone
     streamed = any(path is not None and is_stream(path) for path in (traces, variations))

@@ -209,7 +209,7 @@ def augment(
     """
     import orjson
 
-    from arcbench.atomic import write_atomic
+    from arcbench.atomic import write_output
     from arcbench.augment import AugmentPlan, augment_tasks, parse_chains
     from arcbench.tasks import variant_entry
     from arcbench.transforms import parse_color_map
@@ -225,7 +225,7 @@ def augment(
     _, selected = _select(dataset, task_ids, tasks_range, max_tasks, shard, skip_invalid)
     result = augment_tasks(selected, plan)
     entries = [variant_entry(task) for task in result.variants]
-    write_atomic(out, orjson.dumps(entries))
+    write_output(out, orjson.dumps(entries))
     _stderr().print(
         f"wrote {len(entries)} variants of {len(selected)} tasks to {out}"
         + (f" ({result.duplicates} duplicates skipped)" if result.duplicates else "")

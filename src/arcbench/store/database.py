@@ -37,7 +37,7 @@ from typing import Any, Literal
 
 import orjson
 
-from arcbench.atomic import replacing
+from arcbench.atomic import is_stream, replacing
 from arcbench.errors import StoreCorruptError, StoreError, StoreLockedError
 from arcbench.store.schema import APPLICATION_ID, MIGRATIONS, OBJECTS, SCHEMA_VERSION
 
@@ -515,20 +515,6 @@ def resolved(path: Path) -> Path:
         loop = exc.errno == errno.ELOOP
         reason = "its symbolic links lead in a loop" if loop else exc.strerror or str(exc)
     raise StoreError(f"cannot follow {path}: {reason}; point it at a file or give another path")
-
-
-def is_stream(path: Path) -> bool:
-    """Whether `path` is a pipe, a device or a terminal (`/dev/stdout`, `/proc/self/fd/1`, a
-    FIFO) rather than a file: written straight through, never replaced by a rename (which
-    would put a regular file where the device or the link to it was)."""
-    where = str(path.absolute())
-    if where.startswith(("/dev/", "/proc/")) and not where.startswith("/dev/shm/"):
-        return True  # /dev/stdout leads to the terminal, a pipe or the file the shell opened
-    try:
-        mode = path.stat().st_mode
-    except (OSError, RuntimeError):  # missing (a new file), or a loop named when written
-        return False
-    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
 _NOT_UNICODE = "is not valid Unicode (it holds an unpaired surrogate such as \\ud800): send UTF-8"

@@ -14,9 +14,8 @@ from typing import Any
 import orjson
 from pydantic import TypeAdapter, ValidationError
 
-from arcbench.atomic import write_atomic
+from arcbench.atomic import write_output
 from arcbench.errors import ResultsFileError, StoreError
-from arcbench.store.database import is_stream
 from arcbench.store.traces import Trace, TraceStore
 from arcbench.store.variations import ImportedEntry, VariationStore
 from arcbench.tasks import VariantEntry
@@ -132,12 +131,7 @@ def write_export(path: Path, chunks: Iterable[bytes]) -> None:
     """Write an export atomically to a file, or straight through to a pipe or a device
     (`--traces /dev/stdout`); an error names the file and what to do."""
     try:
-        if is_stream(path):
-            with path.open("wb") as out:
-                for chunk in chunks:
-                    out.write(chunk)
-        else:
-            write_atomic(path, chunks)
+        write_output(path, chunks)
     except OSError as exc:
         if exc.errno == errno.ENOSPC:
             reason = "the disk is full; free space and retry"
