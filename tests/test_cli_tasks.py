@@ -308,3 +308,19 @@ def test_unwritable_output_paths_give_one_clear_line(tmp_path: Path) -> None:
         assert result.returncode == 2
         assert expected in result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_show_looks_in_the_configured_dataset_first(tmp_path: Path) -> None:
+    """`tasks show` ignored ARCBENCH_DATASET: a task of the configured dataset was not found,
+    and an id shared with a bundled task showed the bundled one."""
+    write_json(
+        tmp_path / "own.json", [{"task_id": "007bbfb7", **TASK_B}, {"task_id": "mine", **TASK_A}]
+    )
+    env = cli_env(ARCBENCH_DATASET=str(tmp_path / "own.json"))
+    for task_id in ("mine", "007bbfb7"):
+        result = run_cli("tasks", "show", task_id, env=env)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith(f"{task_id} (")
+        assert "own.json" in result.stdout.splitlines()[0]
+    bundled = run_cli("tasks", "show", "007bbfb7")
+    assert "own.json" not in bundled.stdout.splitlines()[0]

@@ -111,15 +111,15 @@ def load_dataset(spec: str, *, skip_invalid: bool = False) -> Dataset:
     )
 
 
-def find_task(label: str, spec: str | None = None) -> tuple[Task, str]:
+def find_task(
+    label: str, spec: str | None = None, *, first: str = DEFAULT_DATASET
+) -> tuple[Task, str]:
     """The task `ID` (its original, else its first version) or `ID@VERSION`, and where it was.
 
-    Without a spec every bundled set is searched, the default one first, so an id copied from
-    any ARC listing just works.
+    Without a spec, `first` (the configured dataset) and then every bundled set is searched,
+    so an id copied from any ARC listing just works.
     """
-    specs = (
-        [spec] if spec else [DEFAULT_DATASET, *(s for s in BUNDLED_SPECS if s != DEFAULT_DATASET)]
-    )
+    specs = [spec] if spec else [first, *(s for s in BUNDLED_SPECS if s != first)]
     for candidate in specs:
         matches = [t for t in load_dataset(candidate).tasks if label in (t.label, t.id)]
         if matches:

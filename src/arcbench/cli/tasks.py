@@ -132,7 +132,8 @@ def show_task(
         typer.Option(
             "--dataset",
             "-d",
-            help="Where to look; by default every bundled set, ARC-AGI-2 evaluation first.",
+            help="Where to look; by default the configured dataset (ARCBENCH_DATASET), then every "
+            "bundled set.",
         ),
     ] = None,
     reveal: Annotated[
@@ -150,8 +151,9 @@ def show_task(
     from rich.console import Console
 
     from arcbench.datasets import find_task
+    from arcbench.settings import load_settings
 
-    task, source = find_task(task_id, dataset)
+    task, source = find_task(task_id, dataset, first=load_settings().dataset)
     render_console = Console(highlight=False)
     from arcbench.cli.render import print_task
 
