@@ -166,3 +166,23 @@ def test_the_app_and_merge_share_the_store_and_its_changes_reach_the_page_live(
         ("aaa", 1),
     ]
     assert not (tmp_path / "data" / "arcbench.db").exists()
+
+
+def test_a_home_relative_store_and_data_dir_mean_the_home_directory(tmp_path: Path) -> None:
+    """`~` in ARCBENCH_STORE or ARCBENCH_DATA_DIR (a `.env` line, a quoted variable) was a
+    directory named `~` in the working directory for the app, and the home for `merge`."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = cli_env(HOME=str(home), ARCBENCH_STORE="~/lab.db", ARCBENCH_DATA_DIR="~/data")
+    tasks = str(write_tasks(tmp_path / "tasks"))
+    with ServeProcess("--dataset", tasks, cwd=tmp_path, env=env) as app:
+        with httpx.Client(base_url=app.url, headers={"origin": app.url}) as http:
+            http.post("/api/session", json={"name": "ada"})
+            body = {"task_id": "aaa", "dataset": tasks, "version": None, "transforms": ["rot90"]}
+            assert http.post("/api/variations", json=body).status_code == 201
+    assert (home / "data" / "session_secret").is_file()
+    info = run_cli("store", "info", "--json", env=env)
+    assert info.returncode == 0, info.stderr
+    stored = orjson.loads(info.stdout)
+    assert (stored["file"], stored["variations"]) == (str(home / "lab.db"), 1)
+    assert not (tmp_path / "~").exists()

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from dotenv import dotenv_values
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import AfterValidator, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from arcbench import defaults
@@ -39,12 +39,24 @@ _CONFIG = SettingsConfigDict(
 RUNS_DIR = Path(defaults.OUT)
 
 
+def _expand_home(path: Path) -> Path:
+    try:
+        return path.expanduser()
+    except RuntimeError:  # `~name` of no such user, or no home directory known
+        raise ValueError(f"cannot tell which home directory {str(path)!r} means") from None
+
+
+UserPath = Annotated[Path, AfterValidator(_expand_home)]
+"""A path as a user writes it: `~` is their home directory wherever the value comes from (a
+shell expands it on the command line, but not in `.env` or a quoted variable)."""
+
+
 class StoreSettings(BaseSettings):
     """Where the trace and variation store is, shared by every command that opens it."""
 
     model_config = _CONFIG
 
-    store: Path | None = Field(
+    store: UserPath | None = Field(
         None, description="The trace and variation store (unset: arcbench.store.DEFAULT_STORE)."
     )
     store_timeout: float | None = Field(
@@ -64,11 +76,11 @@ class Settings(StoreSettings):
 
     model_config = _CONFIG
 
-    models_file: Path | None = Field(
+    models_file: UserPath | None = Field(
         None, description="models.toml to use instead of ./models.toml."
     )
     dataset: str = Field(defaults.DATASET, description="Default --dataset.")
-    out: Path = Field(RUNS_DIR, description="Directory that holds run directories.")
+    out: UserPath = Field(RUNS_DIR, description="Directory that holds run directories.")
     max_concurrent: int = Field(
         defaults.MAX_CONCURRENT, ge=1, le=10_000, description="Requests in flight at once."
     )
@@ -149,10 +161,10 @@ class WebSettings(StoreSettings):
     host: str = Field("127.0.0.1", min_length=1, description="Address to listen on.")
     port: int = Field(8765, ge=0, le=65535, description="Port to listen on (0: any free port).")
     dataset: str = Field(defaults.DATASET, description="Dataset shown first.")
-    data_dir: Path = Field(
+    data_dir: UserPath = Field(
         Path("data"), description="Directory of the store (arcbench.db) and the session key."
     )
-    runs: Path = Field(RUNS_DIR, description="Directory that holds run directories.")
+    runs: UserPath = Field(RUNS_DIR, description="Directory that holds run directories.")
     token: SecretStr | None = Field(
         None, description="Access token every request must carry; required off loopback."
     )

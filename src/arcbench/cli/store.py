@@ -34,7 +34,7 @@ def store_location(store: Path | None) -> tuple[Path, float]:
     from arcbench.store import DEFAULT_STORE, DEFAULT_TIMEOUT_S
 
     settings = load_settings(store=store)
-    path = (settings.store or DEFAULT_STORE).expanduser()
+    path = settings.store or DEFAULT_STORE
     return path, settings.store_timeout or DEFAULT_TIMEOUT_S
 
 
