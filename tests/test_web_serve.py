@@ -176,10 +176,11 @@ def test_a_home_relative_store_and_data_dir_mean_the_home_directory(tmp_path: Pa
     env = cli_env(HOME=str(home), ARCBENCH_STORE="~/lab.db", ARCBENCH_DATA_DIR="~/data")
     tasks = str(write_tasks(tmp_path / "tasks"))
     with ServeProcess("--dataset", tasks, cwd=tmp_path, env=env) as app:
-        with httpx.Client(base_url=app.url, headers={"origin": app.url}) as http:
-            http.post("/api/session", json={"name": "ada"})
-            body = {"task_id": "aaa", "dataset": tasks, "version": None, "transforms": ["rot90"]}
-            assert http.post("/api/variations", json=body).status_code == 201
+        http = httpx.Client(base_url=app.url, headers={"origin": app.url})
+        http.post("/api/session", json={"name": "ada"})
+        body = {"task_id": "aaa", "dataset": tasks, "version": None, "transforms": ["rot90"]}
+        assert http.post("/api/variations", json=body).status_code == 201
+        http.close()
     assert (home / "data" / "session_secret").is_file()
     info = run_cli("store", "info", "--json", env=env)
     assert info.returncode == 0, info.stderr
