@@ -467,3 +467,40 @@ def test_attributes_and_times_of_the_scratch_directories_do_not_carry_over(
     assert "[]" in before  # no attribute to begin with
     assert sandbox.check(attack, [GRID])[0].grid == [[2, 2]]
     assert sandbox.check(look, [GRID])[0].message == before
+
+
+def test_no_object_of_an_earlier_check_is_reachable_in_the_next(sandbox: SyncSandbox) -> None:
+    """Each check's child is forked from the warm parent, so whatever that parent still holds is
+    in the next program's memory: an earlier program's answer (another attempt's prediction for
+    the same test input) must not be among the objects a program can reach by walking its frames
+    up to the worker's loop, or through the garbage collector."""
+    answer = program(
+        """
+        def transform(grid):
+            return [[7, 3, 7, 3, 9, 1, 5, 2], [2, 5, 1, 9, 3, 7, 3, 7]]
+        """
+    )
+    search = program(
+        """
+        import gc, sys
+        def transform(grid):
+            rows = [list(map(int, "73739152")), list(map(int, "25193737"))]  # not spelled out
+            text = repr(rows).replace(" ", "")
+            def found(value):
+                if isinstance(value, bytes):
+                    value = value.decode(errors="replace")
+                return value == rows or (isinstance(value, str) and text in value.replace(" ", ""))
+            hits = 0
+            frame = sys._getframe().f_back
+            while frame is not None:
+                hits += sum(found(value) or found(repr(value)) for value in frame.f_locals.values())
+                frame = frame.f_back
+            for value in gc.get_objects():
+                if value is not rows:
+                    hits += found(value) or found(repr(value)[:100000])
+            return [[min(hits, 9)]]
+        """
+    )
+    secret = [[7, 3, 7, 3, 9, 1, 5, 2], [2, 5, 1, 9, 3, 7, 3, 7]]
+    assert sandbox.check(answer, [GRID])[0].grid == secret
+    assert sandbox.check(search, [GRID])[0].grid == [[0]]

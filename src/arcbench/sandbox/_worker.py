@@ -889,16 +889,26 @@ def main() -> None:
     replies.write(json.dumps({"ready": True, "numpy": numpy_ready}).encode() + b"\n")
     replies.flush()
     for line in requests:
-        request = json.loads(line)
-        results = run_check(request["code"], request["inputs"], float(request["timeout"]))
-        reply: dict[str, Any] = {"id": request["id"], "results": results}
-        if not clean_up():
-            reply["retire"] = True  # something is left the next program must not find
-        replies.write(json.dumps(reply).encode() + b"\n")
-        replies.flush()
-        if reply.get("retire"):
+        if not serve(line, replies):
             break
     shut_down()
+
+
+def serve(line: bytes, replies: Any) -> bool:
+    """Run one check and send its reply; False when the worker must retire.
+
+    A function of its own so that nothing of the check (its code, inputs or results) stays
+    referenced by the warm parent: the next check's child is forked from it, and a program
+    can walk its frames (`sys._getframe().f_back`) up to the loop that called it.
+    """
+    request = json.loads(line)
+    results = run_check(request["code"], request["inputs"], float(request["timeout"]))
+    reply: dict[str, Any] = {"id": request["id"], "results": results}
+    if not clean_up():
+        reply["retire"] = True  # something is left the next program must not find
+    replies.write(json.dumps(reply).encode() + b"\n")
+    replies.flush()
+    return "retire" not in reply
 
 
 if __name__ == "__main__":
