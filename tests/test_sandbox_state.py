@@ -504,3 +504,45 @@ def test_no_object_of_an_earlier_check_is_reachable_in_the_next(sandbox: SyncSan
     secret = [[7, 3, 7, 3, 9, 1, 5, 2], [2, 5, 1, 9, 3, 7, 3, 7]]
     assert sandbox.check(answer, [GRID])[0].grid == secret
     assert sandbox.check(search, [GRID])[0].grid == [[0]]
+
+
+def test_a_connection_left_waiting_does_not_reach_the_next_check(sandbox: SyncSandbox) -> None:
+    """A TCP connection the program closed stays in TIME_WAIT for a minute after every process of
+    the check is gone; in the same network namespace the next program would find its ports held
+    (a message of one bit per port). The worker is replaced instead."""
+    ports = [41001, 41003, 41004]
+    leave = program(
+        f"""
+        import socket
+        def transform(grid):
+            server = socket.socket()
+            server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            server.bind(("127.0.0.1", 41000))
+            server.listen()
+            for port in {ports!r}:
+                client = socket.socket()
+                client.bind(("127.0.0.1", port))
+                client.connect(("127.0.0.1", 41000))
+                accepted, _ = server.accept()
+                client.close()  # the side that closes first waits
+                accepted.close()
+            return [[1]]
+        """
+    )
+    look = program(
+        """
+        import socket
+        def transform(grid):
+            held = []
+            for port in range(41001, 41006):
+                try:
+                    socket.socket().bind(("127.0.0.1", port))
+                    held.append(0)
+                except OSError:
+                    held.append(1)
+            return [held]
+        """
+    )
+    assert sandbox.check(leave, [GRID])[0].grid == [[1]]
+    assert sandbox.check(look, [GRID])[0].grid == [[0, 0, 0, 0, 0]]
+    assert_still_works(sandbox)

@@ -36,8 +36,9 @@ itself and the next checks:
   its result pipe and a capture pipe for stdout/stderr, and an empty working directory. After the
   check the directory (and /dev/shm) is emptied without recursion and without following links,
   whatever the program did to it (deep nesting, no permissions, many files, symlink loops), and
-  the directories' own attributes and times are restored; if anything remains, the worker asks
-  to be replaced rather than hand it to the next program.
+  the directories' own attributes and times are restored; if anything remains, or a TCP
+  connection still waits to close in its network namespace, the worker asks to be replaced
+  rather than hand it to the next program.
 - In weak mode (no namespaces) it is a child subreaper instead, and kills its descendants by
   walking `/proc/self/task/*/children`.
 """
@@ -177,6 +178,7 @@ def prepare_parent() -> bool:
         limits["processes"] += count_own_processes()  # RLIMIT_NPROC counts all of the user's
     FIXED_LIMITS[:] = fixed_limits()
     if not weak:
+        NET[:] = [os.open("/proc/self/net", DIRECTORY_FLAGS)]
         hide_proc()
     if CONFIG.get("seccomp"):
         install_seccomp()
@@ -422,10 +424,36 @@ def restore_kept_links() -> bool:
 
 def clean_up() -> bool:
     """Empty every scratch directory; False when the worker must not be used again."""
-    clean = restore_kept_links()
+    clean = restore_kept_links() and not sockets_left()
     for directory in scratch_dirs():  # every one, even after a failure
         clean = (untouched(directory) or clear_directory(directory)) and clean
     return clean
+
+
+NET: list[int] = []
+"""The worker's /proc/self/net, opened before /proc was hidden (full isolation only)."""
+
+
+def sockets_left() -> bool:
+    """Whether a TCP socket outlived the processes of the check: a connection closed by the
+    program waits (TIME_WAIT) for a minute in the worker's network namespace, and the next
+    program could tell which ports are held (a bind fails), a message from an earlier one."""
+    if not NET:
+        return False  # weak isolation: the host's network, nothing of it is the sandbox's
+    for name in ("tcp", "tcp6"):
+        try:
+            descriptor = os.open(name, os.O_RDONLY | os.O_CLOEXEC, dir_fd=NET[0])
+        except FileNotFoundError:
+            continue  # no IPv6 in this kernel
+        except OSError:
+            return True  # unknown: do not hand the namespace on
+        try:
+            table = os.read(descriptor, 4096)
+        finally:
+            os.close(descriptor)
+        if table.count(b"\n") > 1:  # a header line, then one line per socket
+            return True
+    return False
 
 
 def untouched(directory: str) -> bool:
