@@ -48,6 +48,7 @@ from fakeserver import (
     error_body,
     hang,
     malformed,
+    raw,
     reply,
     status,
     truncate,
@@ -244,6 +245,21 @@ def test_the_default_policy_makes_seven_requests(fake_server: FakeServer) -> Non
     error = run(failure(fake_server))
     assert error.attempts == 7
     assert "reply is not a JSON object" in str(error)
+
+
+@pytest.mark.parametrize(("code", "kind"), [(200, ModelUnavailableError), (500, ModelUnavailableError),
+                                            (400, RequestRejectedError), (401, AuthError)])  # fmt: skip
+def test_an_error_nested_too_deep_to_show_is_still_a_model_error(
+    fake_server: FakeServer, code: int, kind: type[ModelError]
+) -> None:
+    """The error a server puts in its body is shown in the message; one nested 300 levels deep
+    (which orjson reads but will not write back) is described, not a TypeError out of the client."""
+    nested = b"[" * 300 + b"1" + b"]" * 300
+    body = b'{"error": %s, "detail": {"a": %s}}' % (nested, nested)
+    fake_server.enqueue(*[raw(body, code=code)] * 3)
+    error = run(failure(fake_server, policy=RetryPolicy(retries=1, wait_initial=0.01)))
+    assert type(error) is kind
+    assert "nested too deeply" in str(error)
 
 
 # -- faults that are not retried -----------------------------------------------------------------

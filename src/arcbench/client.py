@@ -292,6 +292,15 @@ def _content_text(content: object) -> str:
     return ""
 
 
+def _as_json(value: object) -> str:
+    """A value a server sent, written back as JSON for a message; orjson refuses to write what
+    is nested deeper than it allows (yet reads it), so that is described instead."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # orjson.JSONEncodeError included
+        return "(an error object nested too deeply to show)"
+
+
 class _TooLarge(Exception):
     """A reply body went past `MAX_REPLY_BYTES`; internal, becomes `ReplyTooLargeError`."""
 
@@ -789,7 +798,7 @@ class ModelClient:
         error = data.get("error") or data.get("detail") or data.get("message")
         if isinstance(error, dict):
             error = error.get("message") or error.get("code") or error
-        text = error if isinstance(error, str) else orjson.dumps(error).decode() if error else ""
+        text = error if isinstance(error, str) else _as_json(error) if error else ""
         text = self._scrub(" ".join(text.split()))
         return text if len(text) <= _MAX_SERVER_TEXT else text[:_MAX_SERVER_TEXT] + "…"
 
