@@ -247,8 +247,15 @@ def test_the_default_policy_makes_seven_requests(fake_server: FakeServer) -> Non
     assert "reply is not a JSON object" in str(error)
 
 
-@pytest.mark.parametrize(("code", "kind"), [(200, ModelUnavailableError), (500, ModelUnavailableError),
-                                            (400, RequestRejectedError), (401, AuthError)])  # fmt: skip
+NESTED_ERROR_KINDS = [
+    (200, ModelUnavailableError),
+    (500, ModelUnavailableError),
+    (400, RequestRejectedError),
+    (401, AuthError),
+]
+
+
+@pytest.mark.parametrize(("code", "kind"), NESTED_ERROR_KINDS)
 def test_an_error_nested_too_deep_to_show_is_still_a_model_error(
     fake_server: FakeServer, code: int, kind: type[ModelError]
 ) -> None:
