@@ -41,15 +41,13 @@ that.
 
 from __future__ import annotations
 
-import ast
 import inspect
-import textwrap
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import cache
 
+from arcbench.programs import function_source
 from arcbench.tasks import MAX_SIDE, Task
-from arcbench.transforms import SYMMETRIES, Grid
+from arcbench.transforms import SYMMETRIES, Grid, recolor
 
 SymmetryFn = Callable[[Grid], Grid]
 
@@ -171,11 +169,6 @@ def _crop_corner(grid: Grid, rows: int, cols: int, bottom: bool, right: bool) ->
     return [list(row[left : left + cols]) for row in grid[top : top + rows]]
 
 
-def _recolor(grid: Grid, table: tuple[int, ...]) -> Grid:
-    """Colour `c` becomes `table[c]`."""
-    return [[table[cell] for cell in row] for row in grid]
-
-
 # --- steps and programs ---------------------------------------------------------------------------
 
 
@@ -223,32 +216,8 @@ def _candidate(steps: tuple[_Step, ...]) -> Candidate:
         ["def transform(grid: list[list[int]]) -> list[list[int]]:", *body, "    return grid"]
     )
     name = "+".join(step.name for step in steps)
-    parts = [f"# arcbench baseline: {name}", *map(_function_source, functions), transform]
+    parts = [f"# arcbench baseline: {name}", *map(function_source, functions), transform]
     return Candidate(name=name, code="\n\n\n".join(parts) + "\n")
-
-
-@cache
-def _function_source(function: Callable[..., Grid]) -> str:
-    """A function's source without annotations, which would otherwise need names from here."""
-    tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
-    tree = _StripAnnotations().visit(tree)
-    return ast.unparse(ast.fix_missing_locations(tree))
-
-
-class _StripAnnotations(ast.NodeTransformer):
-    def visit_arg(self, node: ast.arg) -> ast.arg:
-        node.annotation = None
-        return node
-
-    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.FunctionDef:
-        node.returns = None
-        self.generic_visit(node)
-        return node
-
-    def visit_AnnAssign(self, node: ast.AnnAssign) -> ast.stmt:
-        if node.value is None:
-            return ast.Pass()
-        return ast.Assign(targets=[node.target], value=node.value, lineno=node.lineno)
 
 
 # --- inference ------------------------------------------------------------------------------------
@@ -279,7 +248,7 @@ def _final_steps(sources: Sequence[Grid], targets: Sequence[Grid]) -> Iterator[_
     table = _infer_color_map(sources, targets)
     if table is not None:
         changed = ",".join(f"{c}>{table[c]}" for c in range(10) if table[c] != c)
-        yield _Step(f"color_map:{changed}", _recolor, (table,))
+        yield _Step(f"color_map:{changed}", recolor, (table,))
     up = _factor(sources, targets)
     if up is not None:
         yield _scale_up_step(up)

@@ -2,9 +2,10 @@
 
 The manifest is written when a run starts (status `running`), rewritten atomically when a session
 ends (`completed`, `interrupted`, `failed`), and validated whenever it is read back: a resume
-compares its identity (`command`, `model`, `dataset`, `prompt_version`) with the run it is asked to
-continue, and `report` takes the selected tasks from it. Run directories written by earlier
-versions read unchanged; `data/manifest.schema.json` is generated from `RunManifest`.
+compares its identity (`command`, `model`, `dataset`, `prompt_version`, `augmentation`) with the
+run it is asked to continue, and `report` takes the selected tasks from it. Run directories
+written by earlier versions read unchanged; `data/manifest.schema.json` is generated from
+`RunManifest`.
 """
 
 from __future__ import annotations
@@ -57,6 +58,19 @@ class DatasetInfo(BaseModel):
         )
 
 
+class AugmentationInfo(BaseModel):
+    """Test-time augmentation (`arcbench.views`): the `--augment` SPEC and the `views` it asked
+    every task in (their labels, the identity first). A run without it has none."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    spec: str
+    views: list[str]
+
+    def describe(self) -> str:
+        return f"--augment {self.spec}, {len(self.views)} views"
+
+
 class SandboxInfo(BaseModel):
     """The isolation programs ran under: the weakest of every session's (`sessions`, in order),
     so a run that was ever resumed with `--sandbox weak` says so."""
@@ -105,7 +119,11 @@ class CodegenCounts(BaseModel):
 
 class ScoreSummary(BaseModel):
     """ARC Prize scores (see `arcbench.scoring`); `score` is the headline, the per-task average.
-    `pass_at_k` (codegen: any program right) is null for traces runs, whose report computes it."""
+    `pass_at_k` (codegen: any program right) is null for traces runs, whose report computes it.
+
+    With test-time augmentation `score` is the voted one, and the per-task scores of the identity
+    view alone (`identity_view`), the best single view (`best_view`, named by `best_view_name`)
+    and any view right (`oracle`) say what voting bought."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -119,6 +137,10 @@ class ScoreSummary(BaseModel):
     outputs_solved: int | None = None
     outputs_without_answer: int | None = None
     pass_at_k: float | None = None
+    identity_view: float | None = None
+    best_view: float | None = None
+    best_view_name: str | None = None
+    oracle: float | None = None
 
 
 class RunSummary(BaseModel):
@@ -137,9 +159,11 @@ class RunIdentity(BaseModel):
     model: ModelInfo
     dataset: DatasetInfo
     prompt_version: str
+    augmentation: AugmentationInfo | None = None
 
 
 _WRITTEN_WHEN_SET = (
+    "augmentation",
     "sandbox",
     "counts",
     "score",
@@ -188,8 +212,9 @@ class RunManifest(RunIdentity):
 
     def differences(self, identity: RunIdentity) -> list[tuple[str, str, str]]:
         """Where `identity` is another run than this one: `(what, here, there)` for each of
-        command, model (name and model id), dataset (content hash) and prompt version. A moved
-        server or a copied dataset file is still the same model or data."""
+        command, model (name and model id), dataset (content hash), prompt version and
+        augmentation (its SPEC and views). A moved server or a copied dataset file is still the
+        same model or data."""
         pairs = [
             ("command", self.command, identity.command),
             (
@@ -199,5 +224,11 @@ class RunManifest(RunIdentity):
             ),
             ("dataset", self.dataset.content_hash, identity.dataset.content_hash),
             ("prompt version", self.prompt_version, identity.prompt_version),
+            ("augmentation", _augmentation(self), _augmentation(identity)),
         ]
         return [(what, here, there) for what, here, there in pairs if here != there]
+
+
+def _augmentation(identity: RunIdentity) -> str:
+    info = identity.augmentation
+    return "none" if info is None else info.describe()

@@ -3,7 +3,8 @@
 The last ```python fenced block is the program (a bare ``` block is accepted when it defines the
 function). It must define `transform(grid)` or `solve_task(grid)`; anything else is a
 `parse_error`, an outcome of the attempt. The code is only ever *read* here: it runs in the
-sandbox, never in this process.
+sandbox, never in this process. `function_source` gives the source of library functions that
+programs arcbench writes itself are made of.
 
 Finding the program is linear in the reply's length (`arcbench.replies`, and an entry-point
 pattern that cannot backtrack across lines); callers on the event loop use
@@ -12,9 +13,13 @@ pattern that cannot backtrack across lines); callers on the event loop use
 
 from __future__ import annotations
 
+import ast
+import inspect
 import re
-from collections.abc import Sequence
+import textwrap
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from arcbench.replies import MAX_FENCES, iter_fences, too_many_fences
@@ -102,3 +107,32 @@ def judge_train(task: Task, outcomes: Sequence[Any]) -> list[PairResult]:
                 detail = outcome.traceback
             results.append(PairResult(str(outcome.status), detail))
     return results
+
+
+# --- programs arcbench writes itself ----------------------------------------------------------
+
+
+@cache
+def function_source(function: Callable[..., Any]) -> str:
+    """A library function's source without annotations, to be put into a program run in the
+    sandbox (the baseline's rules, the wrapper of a view's program): annotations would need
+    names from the module it came from, so such functions use builtins only."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    tree = _StripAnnotations().visit(tree)
+    return ast.unparse(ast.fix_missing_locations(tree))
+
+
+class _StripAnnotations(ast.NodeTransformer):
+    def visit_arg(self, node: ast.arg) -> ast.arg:
+        node.annotation = None
+        return node
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.FunctionDef:
+        node.returns = None
+        self.generic_visit(node)
+        return node
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> ast.stmt:
+        if node.value is None:
+            return ast.Pass()
+        return ast.Assign(targets=[node.target], value=node.value, lineno=node.lineno)

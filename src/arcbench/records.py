@@ -7,6 +7,12 @@ fixes, written the moment an attempt finishes and validated whenever they are re
   `predictions` and `correct` one entry per test input, `train_results` one per train pair); the
   offline baseline's records are codegen records naming their catalog `rule`.
 
+A run with test-time augmentation (`--augment`, `arcbench.views`) asks every task in several
+views: its records name their `view` (the transform ids; `["identity"]` for the task as given),
+keep the raw answer in the view's frame (`prediction`, `predictions`) and the answer mapped back
+to the task's frame (`mapped_prediction`, `mapped_predictions`), which `correct` judges. Records
+of a run without augmentation have `view` null and no mapped answer.
+
 `parse_record` tells them apart by `test_index`, as every reader always has, so a results file is
 read without its manifest. The keys are those runs have always had, so run directories written by
 earlier versions read unchanged; `data/record-*.schema.json` is generated from these models and
@@ -99,6 +105,7 @@ class RecordBase(BaseModel):
     model: str | None = None
     finished_at: str
     error: str | None = None
+    view: list[str] | None = None
 
     @property
     def task_key(self) -> TaskKey:
@@ -108,6 +115,16 @@ class RecordBase(BaseModel):
     def label(self) -> str:
         """`task_id`, or `task_id@version` for a task version."""
         return self.task_id if self.version is None else f"{self.task_id}@{self.version}"
+
+    @property
+    def view_label(self) -> str | None:
+        """The view's transform ids joined by `+` (`identity`, `rot90`), or None without
+        augmentation."""
+        return None if self.view is None else "+".join(self.view)
+
+    def _where(self) -> str:
+        """The task, and the view when the run has views, for run.log."""
+        return self.label if self.view is None else f"{self.label} [{self.view_label}]"
 
     def outcome(self) -> Outcome:
         """`error` (the attempt failed), `parse_error` (no grid or program in the reply),
@@ -127,6 +144,7 @@ class TracesRecord(RecordBase):
 
     test_index: int
     prediction: Grid | None = None
+    mapped_prediction: Grid | None = None
     correct: StrictBool | None = None
 
     def _all_correct(self) -> bool:
@@ -136,11 +154,16 @@ class TracesRecord(RecordBase):
     def output_key(self) -> OutputKey:
         return (self.task_id, self.version, self.test_index)
 
+    @property
+    def answer(self) -> Grid | None:
+        """The grid in the task's own frame: what `correct` judges and scoring submits."""
+        return self.prediction if self.view is None else self.mapped_prediction
+
     def describe(self) -> str:
         """One line for run.log: where, what came of it, how long and how many tokens."""
         outcome = self.error or self.parse_error or ("correct" if self.correct else "answered")
         return (
-            f"{self.label} test {self.test_index} attempt {self.attempt}: {outcome} "
+            f"{self._where()} test {self.test_index} attempt {self.attempt}: {outcome} "
             f"({self.latency_s:.2f} s, {self.usage.total_tokens} tokens)"
         )
 
@@ -157,8 +180,14 @@ class CodegenRecord(RecordBase):
     rule: str | None = None
     train_results: list[ProgramResult] | None = None
     predictions: list[Grid | None] | None = None
+    mapped_predictions: list[Grid | None] | None = None
     correct: list[StrictBool | None] | None = None
     test_results: list[ProgramResult] | None = None
+
+    @property
+    def answers(self) -> list[Grid | None]:
+        """The grids in the task's own frame, one per test input: what `correct` judges."""
+        return list((self.predictions if self.view is None else self.mapped_predictions) or ())
 
     def _all_correct(self) -> bool:
         return bool(self.correct) and all(value is True for value in self.correct or ())
@@ -184,7 +213,7 @@ class CodegenRecord(RecordBase):
             right = sum(1 for r in self.train_results or () if r.status == "correct")
             outcome = f"{right}/{len(self.train_results or ())} train pairs, test {self.correct}"
         return (
-            f"{self.label} attempt {self.attempt} round {self.round}: {outcome} "
+            f"{self._where()} attempt {self.attempt} round {self.round}: {outcome} "
             f"({self.latency_s:.2f} s, {self.usage.total_tokens} tokens)"
         )
 

@@ -23,6 +23,7 @@ from arcbench.scoring import (
     SUBMITTED_ATTEMPTS,
     Score,
     Submitted,
+    ViewScores,
     score_records,
     score_solved,
     solved_outputs,
@@ -68,6 +69,8 @@ class Report:
     oracle: Score = field(default_factory=Score)
     overfit_programs: int = 0
     """Codegen: programs that pass every train pair but get a test output wrong."""
+    views: ViewScores | None = None
+    """Test-time augmentation: each view scored alone (`score` is then the voted one)."""
 
     def totals(self) -> dict[str, Any]:
         records = [r for run in self.runs for r in run.records.values()]
@@ -109,6 +112,7 @@ class Report:
             },
             "usage": totals["usage"],
             "cost_usd": totals["cost_usd"],
+            **self._augmentation(),
             "task_scores": [
                 {
                     "task_id": key[0],
@@ -118,6 +122,22 @@ class Report:
                 }
                 for key, task in zip(self.test_inputs, self.score.tasks, strict=True)
             ],
+        }
+
+    def _augmentation(self) -> dict[str, Any]:
+        """`augmentation`: the voted score beside the identity view alone, the best single view
+        and the oracle (any view right), and each view's score; nothing without views."""
+        if self.views is None:
+            return {}
+        best_name, best = self.views.best
+        return {
+            "augmentation": {
+                "voted": self.score.score,
+                "identity_view": self.views.identity.score,
+                "best_view": {"view": best_name, "score": best.score},
+                "oracle": self.oracle.score,
+                "views": {label: score.score for label, score in self.views.views.items()},
+            }
         }
 
     def submission(self) -> dict[str, list[dict[str, list[list[int]]]]]:
@@ -202,10 +222,17 @@ def build_report(runs: Sequence[RunData]) -> Report:
     """Score runs together (the shards of one run; see `distinct_runs`)."""
     runs = distinct_runs(runs)
     declared: dict[TaskKey, int] = {}
+    view_order: list[str] = []
     for run in runs:
         for key, count in run.declared.items():
             declared.setdefault(key, count)
-    scored = score_records(declared, (r for run in runs for r in run.records.values()))
+        augmentation = run.manifest.augmentation if run.manifest else None
+        view_order += augmentation.views if augmentation else []
+    scored = score_records(
+        declared,
+        (r for run in runs for r in run.records.values()),
+        list(dict.fromkeys(view_order)),
+    )
     return Report(
         list(runs),
         scored.test_inputs,
@@ -213,6 +240,7 @@ def build_report(runs: Sequence[RunData]) -> Report:
         scored.score,
         scored.oracle,
         scored.overfit_programs,
+        scored.views,
     )
 
 

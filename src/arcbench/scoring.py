@@ -8,16 +8,19 @@ solved (per output) and of tasks with every output solved (all or nothing).
 
 `codegen` submits programs rather than grids: per task, the two attempts' final programs with the
 best train accuracy (`choose_programs`), whose outputs are each test input's two attempts.
-`score_records` scores the records of runs of either command; `arcbench report` and a codegen
-run's own summary both use it, so they always agree.
+`score_records` scores the records of runs of either command; `arcbench report` and a run's own
+summary both use it, so they always agree. Records of test-time augmentation's views are voted on
+(`arcbench.voting`), and each view is also scored alone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from arcbench.records import CodegenRecord, OutputKey, TaskKey, TracesRecord
+from arcbench.voting import Ballot, vote
 
 Grid = list[list[int]]
 
@@ -204,66 +207,181 @@ class Submitted:
     failed: bool = False
 
 
+@dataclass(frozen=True)
+class ViewScores:
+    """Test-time augmentation: each view scored alone (as a run without augmentation would be,
+    on its answers mapped back), in the run's order, the identity first."""
+
+    views: dict[str, Score]
+
+    @property
+    def identity(self) -> Score:
+        return self.views.get("identity", Score())
+
+    @property
+    def best(self) -> tuple[str, Score]:
+        """The view that scored best alone (the earliest of equals)."""
+        return max(self.views.items(), key=lambda item: item[1].score, default=("", Score()))
+
+
 @dataclass
 class RunScore:
     """Records scored together: per test output its attempts by number, the ARC Prize score,
-    the oracle (any attempt right) and, for codegen, the overfitting programs."""
+    the oracle (any attempt right) and, for codegen, the overfitting programs. With test-time
+    augmentation the attempts are the voted grids and `views` scores each view alone."""
 
     test_inputs: dict[TaskKey, int]
     attempts: dict[OutputKey, dict[int, Submitted]]
     score: Score
     oracle: Score
     overfit_programs: int = 0
+    views: ViewScores | None = None
+
+
+@dataclass
+class _Answers:
+    """What records submit: per test output its attempts by number, the outputs some program
+    not submitted got right (codegen's oracle), and the overfitting programs."""
+
+    attempts: dict[OutputKey, dict[int, Submitted]] = field(default_factory=dict)
+    any_right: set[OutputKey] = field(default_factory=set)
+    overfit: int = 0
 
 
 def score_records(
-    declared: Mapping[TaskKey, int], records: Iterable[TracesRecord | CodegenRecord]
+    declared: Mapping[TaskKey, int],
+    records: Iterable[TracesRecord | CodegenRecord],
+    view_order: Sequence[str] = (),
 ) -> RunScore:
     """Score the latest record of every attempt of some runs.
 
     `declared` lists every selected task with its number of test inputs (from the manifests),
     so a task without any record still counts, as 0. A traces record answers one test output
     with one attempt; codegen programs answer every test output, and the two chosen by
-    `choose_programs` are each output's attempts 1 and 2.
+    `choose_programs` are each output's attempts 1 and 2. Records of views (test-time
+    augmentation) are voted on instead (`arcbench.voting`), their views taken in `view_order`
+    (the run's; views it does not name follow in the order met).
     """
+    plain: list[TracesRecord | CodegenRecord] = []
+    by_view: dict[str, list[TracesRecord | CodegenRecord]] = {
+        label: [] for label in ("identity", *view_order)
+    }
+    for record in records:
+        label = record.view_label
+        if label is None:
+            plain.append(record)
+        else:
+            by_view.setdefault(label, []).append(record)
+    answers = _submitted(plain)
+    views: ViewScores | None = None
+    by_view = {label: viewed for label, viewed in by_view.items() if viewed}
+    if by_view:
+        voted = _voted(by_view)
+        answers.attempts.update(voted.attempts)
+        answers.any_right |= voted.any_right
+        answers.overfit += voted.overfit
+        views = ViewScores(
+            {label: _scored(declared, _submitted(viewed))[1] for label, viewed in by_view.items()}
+        )
+    test_inputs, score, oracle = _scored(declared, answers)
+    return RunScore(test_inputs, answers.attempts, score, oracle, answers.overfit, views)
+
+
+def _scored(
+    declared: Mapping[TaskKey, int], answers: _Answers
+) -> tuple[dict[TaskKey, int], Score, Score]:
+    """The tasks scored (the declared ones, and any answered), the score and the oracle."""
     test_inputs = dict(declared)
-    attempts: dict[OutputKey, dict[int, Submitted]] = {}
+    for key in answers.attempts:
+        task_key = (key[0], key[1])
+        test_inputs[task_key] = max(test_inputs.get(task_key, 0), key[2] + 1)
+    attempts = answers.attempts
+    unanswered = [key for key, by in attempts.items() if _answer_unknown(by.values())]
+    return (
+        test_inputs,
+        score_solved(test_inputs, solved_outputs(attempts, SUBMITTED_ATTEMPTS), unanswered),
+        score_solved(test_inputs, solved_outputs(attempts, None) | answers.any_right, unanswered),
+    )
+
+
+def _submitted(records: Iterable[TracesRecord | CodegenRecord]) -> _Answers:
+    """Attempts as numbered (traces), or the two programs `choose_programs` picks (codegen)."""
+    answers = _Answers()
     programs: list[CodegenRecord] = []
     for record in records:
         if isinstance(record, CodegenRecord):
             programs.append(record)
         else:
-            attempts.setdefault(record.output_key, {})[record.attempt] = Submitted(
-                record.prediction, record.correct, record.error is not None
+            answers.attempts.setdefault(record.output_key, {})[record.attempt] = Submitted(
+                record.answer, record.correct, record.error is not None
             )
-    oracle_extra: set[OutputKey] = set()
-    overfit = 0
     for task_key, finals in final_programs(programs).items():
         choice = choose_programs(finals)
-        overfit += choice.overfit
-        outputs = max(len(program.predictions or ()) for program in finals.values())
+        answers.overfit += choice.overfit
+        outputs = max(len(program.correct or ()) for program in finals.values())
         for index in range(outputs):
             key = (task_key[0], task_key[1], index)
             for number, program in enumerate(choice.submitted, start=1):
-                predictions = program.predictions or []
-                correct = program.correct or []
-                attempts.setdefault(key, {})[number] = Submitted(
-                    predictions[index] if index < len(predictions) else None,
-                    correct[index] if index < len(correct) else None,
+                answers.attempts.setdefault(key, {})[number] = Submitted(
+                    _at(program.answers, index), _at(program.correct or [], index)
                 )
             if index in choice.any_right:
-                oracle_extra.add(key)
-    for key in attempts:
-        task_key = (key[0], key[1])
-        test_inputs[task_key] = max(test_inputs.get(task_key, 0), key[2] + 1)
-    unanswered = [key for key, by in attempts.items() if _answer_unknown(by.values())]
-    return RunScore(
-        test_inputs,
-        attempts,
-        score_solved(test_inputs, solved_outputs(attempts, SUBMITTED_ATTEMPTS), unanswered),
-        score_solved(test_inputs, solved_outputs(attempts, None) | oracle_extra, unanswered),
-        overfit,
-    )
+                answers.any_right.add(key)
+    return answers
+
+
+def _voted(by_view: Mapping[str, list[TracesRecord | CodegenRecord]]) -> _Answers:
+    """The two grids every view's answers vote for, per test output (see `arcbench.voting`)."""
+    ballots: dict[OutputKey, list[Ballot]] = {}
+    verdicts: dict[OutputKey, bool | None] = {}
+    """Per output answered by some view (with a grid or not), whether its answer is known."""
+    failed: set[OutputKey] = set()
+    overfit = 0
+
+    def cast(key: OutputKey, correct: bool | None, ballot: Ballot | None) -> None:
+        """Count an answer to `key`: its verdict, and its ballot when it gave a grid."""
+        if verdicts.get(key) is None:
+            verdicts[key] = correct
+        if ballot is not None:
+            ballots.setdefault(key, []).append(ballot)
+
+    for position, viewed in enumerate(by_view.values()):
+        programs: list[CodegenRecord] = []
+        for record in viewed:
+            if isinstance(record, CodegenRecord):
+                programs.append(record)
+            elif record.error is not None:
+                failed.add(record.output_key)
+            else:
+                grid, right = record.answer, record.correct
+                ballot = None if grid is None else Ballot(grid, right, (position, record.attempt))
+                cast(record.output_key, right, ballot)
+        for task_key, finals in final_programs(programs).items():
+            overfit += choose_programs(finals).overfit
+            for attempt, program in finals.items():
+                correct, grids = program.correct or [], program.answers
+                for index in range(max(len(correct), len(grids))):
+                    grid, right = _at(grids, index), _at(correct, index)
+                    ballot = (
+                        None
+                        if grid is None
+                        else Ballot(grid, right, (position, attempt), program.train_accuracy)
+                    )
+                    cast((task_key[0], task_key[1], index), right, ballot)
+    answers = _Answers(overfit=overfit)
+    for key in verdicts.keys() | failed:
+        cast_for = ballots.get(key, [])
+        winners = vote(cast_for, SUBMITTED_ATTEMPTS)
+        answers.attempts[key] = {
+            number: Submitted(winner.grid, winner.correct)
+            for number, winner in enumerate(winners, start=1)
+        } or {1: Submitted(None, verdicts.get(key), failed=key not in verdicts)}
+        answers.any_right |= {key for ballot in cast_for if ballot.correct is True}
+    return answers
+
+
+def _at(values: Sequence[Any], index: int) -> Any:
+    return values[index] if index < len(values) else None
 
 
 def solved_outputs(

@@ -131,6 +131,15 @@ class Settings(StoreSettings):
         defaults.SANDBOX,
         description="codegen: full isolation, or weak only where full is unavailable.",
     )
+    augment: str | None = Field(
+        None,
+        min_length=1,
+        description="Test-time augmentation: ask every task in views (d8, colors:N, "
+        "d8+colors:N, transform ids), map the answers back, vote.",
+    )
+    views: int | None = Field(
+        None, ge=1, description="With augment: views per task, the identity always included."
+    )
 
     def secret(self, name: str) -> SecretStr | None:
         """The value of variable `name` from the environment, else `.env`; None if unset or empty.

@@ -59,6 +59,11 @@ def _antitranspose(grid: Grid) -> Grid:
     return [list(row)[::-1] for row in zip(*grid, strict=True)][::-1]
 
 
+def recolor(grid: Grid, table: Sequence[int]) -> Grid:
+    """Colour `c` becomes `table[c]`."""
+    return [[table[cell] for cell in row] for row in grid]
+
+
 SYMMETRIES: dict[str, Callable[[Grid], Grid]] = {
     "identity": _identity,
     "rot90": _rot90,
@@ -118,8 +123,7 @@ class ColorPermutation:
         return self.mapping[0] == 0
 
     def apply_grid(self, grid: Grid) -> Grid:
-        table = self.mapping
-        return [[table[cell] for cell in row] for row in grid]
+        return recolor(grid, self.mapping)
 
     def apply_task(self, task: Task) -> Task:
         return _map_grids(task, self.apply_grid)

@@ -9,6 +9,7 @@ import typer
 from arcbench import defaults
 from arcbench.cli.jobcommand import run_job_command
 from arcbench.cli.options import (
+    AugmentOption,
     BaseUrlOption,
     MaxConcurrentOption,
     MaxTasksOption,
@@ -26,6 +27,7 @@ from arcbench.cli.options import (
     TasksRangeOption,
     TemperatureOption,
     TimeoutOption,
+    ViewsOption,
 )
 
 
@@ -77,6 +79,8 @@ def codegen(
     run_name: RunNameOption = None,
     models_file: ModelsFileOption = None,
     skip_invalid: SkipInvalidOption = False,
+    augment: AugmentOption = None,
+    views: ViewsOption = None,
 ) -> None:
     """Ask a model for reasoning and a Python transform(grid) program; check it in the sandbox.
 
@@ -92,6 +96,8 @@ def codegen(
         arcbench codegen --model LOCAL_0 --max-concurrent 8 --rounds 2
 
         arcbench codegen --model openrouter/openai/gpt-4o-mini --max-tasks 20 --attempts 4
+
+        arcbench codegen --model baseline --dataset arc-agi-1/evaluation --augment d8
     """
     run_job_command(
         "codegen",
@@ -111,6 +117,8 @@ def codegen(
             "base_url": base_url,
             "out": out,
             "models_file": models_file,
+            "augment": augment,
+            "views": views,
             "rounds": rounds,
             "exec_timeout": exec_timeout,
             "sandbox": sandbox,

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from arcbench.cli.progress import ProgressReporter
-    from arcbench.jobs import JobRequest, JobResult
+    from arcbench.jobs import JobRequest, JobResult, RunPlan
 
 
 def run_job_command(
@@ -60,12 +60,14 @@ def run_job_command(
 
 
 def execute(request: JobRequest) -> None:
-    """Run a job with a progress display, print its result; exit 130 (143 for SIGTERM) if it
-    was interrupted."""
+    """Print the run's plan, run the job with a progress display, print its result; exit 130
+    (143 for SIGTERM) if it was interrupted."""
     from arcbench.cli.progress import ProgressReporter
     from arcbench.interrupts import INTERRUPTS
+    from arcbench.jobs import plan_run
 
     reporter = ProgressReporter()
+    print_plan(plan_run(request), reporter.console)
     try:
         result = asyncio.run(_run(request, reporter))
     finally:
@@ -90,6 +92,24 @@ async def _run(request: JobRequest, reporter: ProgressReporter) -> JobResult:
         )
 
 
+def print_plan(plan: RunPlan, console: Console) -> None:
+    """What the run will ask, before it starts (on stderr, with the progress)."""
+    inputs = f"{plan.tasks} tasks, {plan.test_inputs} test inputs"
+    if plan.offline:
+        asks = ": no requests (offline)"
+    elif plan.most_requests != plan.requests:
+        asks = f", {plan.attempts} attempts each: {plan.requests:,} to {plan.most_requests:,} "
+        asks += "requests (repair rounds)"
+    else:
+        asks = f", {plan.attempts} attempts each: {plan.requests:,} requests"
+    console.print(f"plan: {inputs}{asks}")
+    if plan.augment is not None:
+        console.print(
+            f"  --augment {plan.augment}: {plan.views} views of every task, "
+            f"{plan.views}x the requests and programs of one"
+        )
+
+
 def print_result(result: JobResult, console: Console) -> None:
     """The run's headline on stdout, and how to resume it on stderr when it is not finished."""
     from rich.console import Console
@@ -103,13 +123,19 @@ def print_result(result: JobResult, console: Console) -> None:
     table.add_column("what")
     table.add_column("value", justify="right")
     if score is not None:
-        table.add_row("score (per task, pass@2)", f"{score.score:.2%}")
+        voted = ", voted" if score.identity_view is not None else ""
+        table.add_row(f"score (per task, pass@2{voted})", f"{score.score:.2%}")
         table.add_row("per test output", f"{score.per_output:.2%}")
         table.add_row("all or nothing", f"{score.all_or_nothing:.2%}")
+    if score is not None and score.identity_view is not None:
+        table.add_row("identity view alone", f"{score.identity_view:.2%}")
+        table.add_row(f"best single view ({score.best_view_name})", f"{score.best_view or 0:.2%}")
+        table.add_row("oracle (any view right)", f"{score.oracle or 0:.2%}")
     if counts is not None:
         table.add_row("tasks", str(counts.tasks))
     if isinstance(counts, CodegenCounts):
-        table.add_row("pass@k (any program)", f"{(score.pass_at_k if score else 0) or 0:.2%}")
+        if score is None or score.identity_view is None:
+            table.add_row("pass@k (any program)", f"{(score.pass_at_k if score else 0) or 0:.2%}")
         table.add_row("programs checked", str(counts.programs))
         table.add_row("fit train, fail test (overfit)", str(counts.overfit_programs))
         table.add_row("replies without a program", str(counts.parse_errors))

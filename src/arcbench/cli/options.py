@@ -108,3 +108,20 @@ RunNameOption = Annotated[
 ModelsFileOption = Annotated[
     Path | None, typer.Option("--models-file", help="models.toml to use instead of ./models.toml.")
 ]
+AugmentOption = Annotated[
+    str | None,
+    typer.Option(
+        "--augment",
+        help="Test-time augmentation: ask every task in views and vote on the answers mapped "
+        "back. d8 (the 8 symmetries), colors:N (N colour permutations keeping 0), d8+colors:N, "
+        "or transform ids (rot90,flip_h,…); the identity view is always asked.",
+    ),
+]
+ViewsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--views",
+        help="With --augment: views per task, the identity and K-1 others drawn with a seed "
+        "(default: every view the SPEC gives).",
+    ),
+]

@@ -113,10 +113,18 @@ def report(
     table.add_column("value", justify="right")
     for run in summary["runs"]:
         table.add_row("run", f"{run['path']} ({run['command']}, {run['model']}, {run['status']})")
-    table.add_row("score (per task, pass@2)", f"{summary['score']:.2%}")
+    augmentation = summary.get("augmentation")
+    voted = ", voted" if augmentation else ""
+    table.add_row(f"score (per task, pass@2{voted})", f"{summary['score']:.2%}")
     table.add_row("per test output", f"{summary['per_output']:.2%}")
     table.add_row("all or nothing", f"{summary['all_or_nothing']:.2%}")
-    table.add_row("pass@k (any attempt)", f"{summary['pass_at_k']:.2%}")
+    if augmentation:
+        best = augmentation["best_view"]
+        table.add_row("identity view alone", f"{augmentation['identity_view']:.2%}")
+        table.add_row(f"best single view ({best['view']})", f"{best['score']:.2%}")
+        table.add_row("oracle (any view right)", f"{augmentation['oracle']:.2%}")
+    else:
+        table.add_row("pass@k (any attempt)", f"{summary['pass_at_k']:.2%}")
     counts = summary["counts"]
     table.add_row("tasks", f"{counts['tasks']} ({summary['tasks_solved']} fully solved)")
     table.add_row("test outputs solved", f"{counts['outputs_solved']} / {counts['outputs']}")

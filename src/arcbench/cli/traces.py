@@ -5,6 +5,7 @@ from __future__ import annotations
 from arcbench.cli.jobcommand import run_job_command
 from arcbench.cli.options import (
     AttemptsOption,
+    AugmentOption,
     BaseUrlOption,
     MaxConcurrentOption,
     MaxTasksOption,
@@ -22,6 +23,7 @@ from arcbench.cli.options import (
     TasksRangeOption,
     TemperatureOption,
     TimeoutOption,
+    ViewsOption,
 )
 
 
@@ -44,6 +46,8 @@ def traces(
     run_name: RunNameOption = None,
     models_file: ModelsFileOption = None,
     skip_invalid: SkipInvalidOption = False,
+    augment: AugmentOption = None,
+    views: ViewsOption = None,
 ) -> None:
     """Ask a model for step-by-step reasoning and an output grid for each test input; score them.
 
@@ -59,6 +63,8 @@ def traces(
             --max-tasks 20 --run-name gpt4o-mini-eval20
 
         arcbench traces --model LOCAL_0 --base-url http://gpu-box:8000/v1 --shard 1/4
+
+        arcbench traces --model LOCAL_0 --augment d8 --views 4
     """
     run_job_command(
         "traces",
@@ -78,5 +84,7 @@ def traces(
             "base_url": base_url,
             "out": out,
             "models_file": models_file,
+            "augment": augment,
+            "views": views,
         },
     )

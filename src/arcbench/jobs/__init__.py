@@ -12,8 +12,10 @@ from arcbench.jobs.protocol import (
     Plan,
     ProgramChecker,
     QuietReporter,
+    Workload,
 )
 from arcbench.jobs.registry import JOB_KINDS, find_kind
+from arcbench.jobs.runplan import RunPlan, plan_run
 
 __all__ = [
     "JOB_KINDS",
@@ -27,6 +29,9 @@ __all__ = [
     "Plan",
     "ProgramChecker",
     "QuietReporter",
+    "RunPlan",
+    "Workload",
     "find_kind",
+    "plan_run",
     "run_job",
 ]

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from arcbench.errors import ModelError
 from arcbench.jobs.protocol import ChatModel, JobContext
-from arcbench.manifest import ModelInfo
+from arcbench.manifest import AugmentationInfo, ModelInfo
 from arcbench.prompts import prompt_version
 from arcbench.records import ChatMessage
 
@@ -35,6 +35,10 @@ class AskingJob:
     @property
     def prompt_version(self) -> str:
         return prompt_version(*self.PROMPTS)
+
+    @property
+    def augmentation(self) -> AugmentationInfo | None:
+        return None
 
     async def ask(self, messages: Sequence[ChatMessage]) -> Completion | ModelError:
         """The model's reply, or the error that makes this attempt a failed one (recorded, and

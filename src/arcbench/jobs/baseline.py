@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from arcbench.baseline import Candidate, generate_candidates
@@ -23,10 +23,11 @@ from arcbench.jobs.codegen import (
     sandbox_entries,
     summarise_programs,
 )
-from arcbench.jobs.protocol import JobContext, Plan, ProgramChecker
-from arcbench.manifest import ModelInfo, RunManifest, RunSummary
+from arcbench.jobs.protocol import JobContext, Plan, ProgramChecker, Workload
+from arcbench.manifest import AugmentationInfo, ModelInfo, RunManifest, RunSummary
 from arcbench.records import CodegenRecord, TracesRecord
 from arcbench.rundir import RunDirectory, now_iso
+from arcbench.settings import Settings
 from arcbench.tally import Tally
 from arcbench.tasks import Task
 
@@ -54,6 +55,15 @@ class BaselineJob:
     @property
     def prompt_version(self) -> str:
         return "none"
+
+    @property
+    def augmentation(self) -> AugmentationInfo | None:
+        return None
+
+    @staticmethod
+    def workload(settings: Settings, tasks: Sequence[Task]) -> Workload:
+        """No requests: the catalog is offline."""
+        return Workload(0, 0)
 
     def manifest_entries(self, previous: RunManifest) -> dict[str, Any]:
         return sandbox_entries(previous, self.sandbox, self.settings.exec_timeout)

@@ -21,7 +21,7 @@ from typing import Any
 
 from arcbench.errors import ModelError, SandboxError
 from arcbench.jobs.asking import AskingJob
-from arcbench.jobs.protocol import JobContext, Plan, ProgramChecker
+from arcbench.jobs.protocol import JobContext, Plan, ProgramChecker, Workload
 from arcbench.manifest import (
     CodegenCounts,
     RunManifest,
@@ -36,6 +36,7 @@ from arcbench.replies import parse_offloaded
 from arcbench.rundir import RunDirectory, now_iso, read_latest, record_id
 from arcbench.runfiles import iter_records
 from arcbench.scoring import matches_answer, score_records
+from arcbench.settings import Settings
 from arcbench.tally import Tally
 from arcbench.tasks import Task
 from arcbench.usage import Usage
@@ -59,6 +60,12 @@ class CodegenJob(AskingJob):
     `settings.rounds` times, checked in the sandbox."""
 
     PROMPTS = ("codegen", "codegen_repair")
+
+    @staticmethod
+    def workload(settings: Settings, tasks: Sequence[Task]) -> Workload:
+        """One request per attempt, and one more per repair round a program may need."""
+        attempts = len(tasks) * settings.attempts
+        return Workload(attempts, attempts * (settings.rounds + 1))
 
     def __init__(self, context: JobContext) -> None:
         super().__init__(context)

@@ -60,11 +60,17 @@ class JobRequest:
     def __post_init__(self) -> None:
         if self.run_name is not None:
             check_run_name(self.run_name)
-        find_kind(self.command, model=self.model.name, offline=self.model.offline)
+        _ = self.kind
 
     @property
     def kind(self) -> JobKind:
-        return find_kind(self.command, model=self.model.name, offline=self.model.offline)
+        """The kind of job to run, wrapped as the settings ask (`arcbench.jobs.registry`)."""
+        return find_kind(
+            self.command,
+            model=self.model.name,
+            offline=self.model.offline,
+            settings=self.settings,
+        )
 
 
 @dataclass(frozen=True)
@@ -102,6 +108,7 @@ async def run_job(
         model=job.model_info,
         dataset=DatasetInfo.of(request.dataset, request.tasks),
         prompt_version=job.prompt_version,
+        augmentation=job.augmentation,
     )
     name = request.run_name or default_run_name(
         kind.command,

@@ -5,6 +5,7 @@ directory, asks the job for its plan, runs its items with bounded concurrency, w
 the moment it exists, and asks the job to summarise; it never asks which kind of job it runs.
 
     Job                      one kind of job, made for one run by its JobKind
+      augmentation           -> the views it asks every task in (None: the task as given)
       plan(run)              -> Plan: the items left to do, produced lazily, and how many
       work(item)             -> the records of one item, yielded as each exists
       failed(item, error)    -> the record that says an item failed (a resume retries it)
@@ -23,7 +24,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
-from arcbench.manifest import ModelInfo, RunManifest, RunSummary
+from arcbench.manifest import AugmentationInfo, ModelInfo, RunManifest, RunSummary
 from arcbench.records import CodegenRecord, TracesRecord
 
 if TYPE_CHECKING:
@@ -136,6 +137,12 @@ class Job(Protocol[Item]):
         """A hash of the prompts the job sends ("none" for a job that sends none)."""
         ...
 
+    @property
+    def augmentation(self) -> AugmentationInfo | None:
+        """The views every task is asked in (test-time augmentation), part of the run's
+        identity; None when each task is asked as it is."""
+        ...
+
     def manifest_entries(self, previous: RunManifest) -> dict[str, Any]:
         """Entries the job adds to run.json when a session starts (`previous`: the manifest
         as opened, which for a resumed run holds the earlier sessions' entries)."""
@@ -163,12 +170,28 @@ class Job(Protocol[Item]):
 
 
 @dataclass(frozen=True)
+class Workload:
+    """What a run will ask of its model, known before it starts: `requests` at least and
+    `most_requests` at most (they differ when failed programs may be repaired), over `views`
+    views of every task (test-time augmentation; 1: the task as given)."""
+
+    requests: int
+    most_requests: int
+    views: int = 1
+
+    def times(self, views: int) -> Workload:
+        """The same work asked in `views` views of every task."""
+        return Workload(self.requests * views, self.most_requests * views, self.views * views)
+
+
+@dataclass(frozen=True)
 class JobKind:
     """A registered kind of job (see `arcbench.jobs.registry`).
 
     `command` is what run.json records (`traces`, `codegen`); `offline` kinds need no language
     model (the baseline), the others need one; `needs_sandbox` kinds check programs. `create`
-    makes the job for one run.
+    makes the job for one run; `workload` says what it will ask for the selected tasks (the
+    run's plan, printed before it starts).
     """
 
     name: str
@@ -176,3 +199,4 @@ class JobKind:
     offline: bool
     needs_sandbox: bool
     create: Callable[[JobContext], Job[Any]]
+    workload: Callable[[Settings, Sequence[Task]], Workload]

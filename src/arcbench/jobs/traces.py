@@ -9,20 +9,21 @@ becomes a record with `error`, which a resume retries; bad credentials stop the 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from arcbench.answers import extract_grid, text_before_answer
 from arcbench.errors import ModelError
 from arcbench.jobs.asking import AskingJob
-from arcbench.jobs.protocol import Plan
+from arcbench.jobs.protocol import Plan, Workload
 from arcbench.manifest import RunManifest, RunSummary, ScoreSummary, TracesCounts
 from arcbench.prompts import traces_prompt
 from arcbench.records import ChatMessage, CodegenRecord, TracesRecord
 from arcbench.replies import parse_offloaded
 from arcbench.rundir import RunDirectory, now_iso, record_id
 from arcbench.scoring import matches_answer, score_solved
+from arcbench.settings import Settings
 from arcbench.tally import Tally
 from arcbench.tasks import Task
 from arcbench.usage import Usage
@@ -43,6 +44,12 @@ class TracesJob(AskingJob):
     """Reasoning and a predicted grid for every test input, `settings.attempts` times."""
 
     PROMPTS = ("traces",)
+
+    @staticmethod
+    def workload(settings: Settings, tasks: Sequence[Task]) -> Workload:
+        """One request per test input and attempt."""
+        requests = sum(len(task.test) for task in tasks) * settings.attempts
+        return Workload(requests, requests)
 
     def manifest_entries(self, previous: RunManifest) -> dict[str, Any]:
         return {}
