@@ -15,7 +15,9 @@ In a test (the `fake_server` fixture in conftest.py runs one in a background thr
     fake_server.chat_requests[0].headers["authorization"]
 
 When the queue is empty a chat request is answered by `responder`, else by the first `answer`
-whose text occurs in the last user message, else with `reply_text`. `/v1/models` lists
+whose text occurs in the last user message, else with `reply_text`. `ViewResponder` is a
+responder for test-time augmentation: it knows which view of which task a prompt shows and
+answers right only in the views it is told to solve. `/v1/models` lists
 `models`. `max_rps` turns on a rate limit: beyond that many requests in the last second the
 server answers 429 with `Retry-After: retry_after`.
 
@@ -157,6 +159,62 @@ def truncate() -> Action:
 def hang(seconds: float, content: str = "late") -> Action:
     """Answer only after `seconds` (for timeout tests)."""
     return reply(content, delay=seconds)
+
+
+class ViewResponder:
+    """Answers a traces prompt as a model that solves a task only in some of its views.
+
+    It recognises the task, the view (`arcbench.views`, SPEC as the run's `--augment`) and the
+    test input a prompt shows by its test input's digits, then answers with the view's right
+    output when `solves(task_id, view_label)`, else with a wrong one. Wrong answers differ from
+    view to view once mapped back (two rows, as wide as the view's position plus 2), so no two
+    views agree on a wrong grid; with `wrong="same"` every view gives the same wrong grid.
+    Prompts it does not recognise get a grid nobody asked for.
+    """
+
+    def __init__(
+        self,
+        tasks: dict[str, dict[str, Any]],
+        spec: str,
+        solves: Callable[[str, str], bool],
+        *,
+        wrong: str = "distinct",
+    ) -> None:
+        from arcbench.prompts import format_grid
+        from arcbench.tasks import Task
+        from arcbench.views import parse_augment
+
+        self.solves = solves
+        self.known: dict[str, str] = {}
+        """The text of a test input as a prompt shows it -> the reply to give."""
+        views = parse_augment(spec).views
+        for task_id, data in tasks.items():
+            task = Task.model_validate({"id": task_id, **data})
+            for position, view in enumerate(views):
+                shown = view.apply(task)
+                for index, test in enumerate(shown.test):
+                    answer = task.test[index].output
+                    assert answer is not None
+                    if solves(task_id, view.label):
+                        grid = shown.test[index].output
+                    else:
+                        width = 2 + (position if wrong == "distinct" else 0)
+                        grid = [[index + 1] * width, [0] * width]
+                        if grid == answer:
+                            grid[1][0] = 1
+                        for transform in view.transforms:
+                            grid = transform.apply_grid(grid)
+                    key = f"Test input:\n{format_grid(test.input)}\n\n"
+                    self.known[key] = (
+                        f"Rule of {task_id} in {view.label}.\n```json\n{json.dumps(grid)}\n```"
+                    )
+
+    def __call__(self, request: Recorded) -> str:
+        text = request.last_user_message
+        for key, answer in self.known.items():
+            if key in text:
+                return answer
+        return "No idea.\n```json\n[[9, 9, 9]]\n```"
 
 
 # -- the server -------------------------------------------------------------------------------

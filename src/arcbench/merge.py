@@ -2,9 +2,10 @@
 
 Every result record with reasoning and no error becomes one trace of its task version, written
 by the model (`username` = the model id) with score 0 and a `source` naming the run, the record
-and whether the attempt was right. The record's `record_id` is the trace's identity: merging a
-run twice, or a run and a copy of it, adds each trace once, while two runs that happen to give
-the same text still give two traces.
+and whether the attempt was right. A record of a transformed view (test-time augmentation) is
+skipped and counted: its reasoning speaks of rotated or recoloured grids, not of the task. The
+record's `record_id` is the trace's identity: merging a run twice, or a run and a copy of it,
+adds each trace once, while two runs that happen to give the same text still give two traces.
 
 Inputs, recognised by shape:
 - arcbench runs: `results.jsonl` or its run directory (records with a `record_id`; a retried
@@ -74,6 +75,8 @@ class Attempt:
     correct: bool | list[bool | None] | None
     failed: bool
     finished_at: float | None
+    other_view: bool = False
+    """Asked in a transformed view of the task (`--augment`), not the task as it is."""
 
 
 @dataclass
@@ -84,6 +87,7 @@ class Plan:
     errors: int = 0
     empty: int = 0
     not_correct: int = 0
+    other_views: int = 0
 
 
 @dataclass
@@ -112,6 +116,7 @@ class MergeReport:
     errors: int
     empty: int
     not_correct: int
+    other_views: int
     torn: list[TornLine]
     variations: VariationImport
     not_imported: list[Path]
@@ -157,6 +162,7 @@ def merge_inputs(
         errors=plan.errors,
         empty=plan.empty,
         not_correct=plan.not_correct,
+        other_views=plan.other_views,
         torn=read.torn,
         variations=imported,
         not_imported=[path for path in pending if path.resolve() not in given],
@@ -276,6 +282,8 @@ def plan_traces(attempts: Iterable[Attempt], *, only_correct: bool, now: float) 
     for attempt in attempts:
         if attempt.failed:
             plan.errors += 1
+        elif attempt.other_view:
+            plan.other_views += 1
         elif not attempt.reasoning.strip():
             plan.empty += 1
         elif only_correct and not is_correct(attempt.correct):
@@ -351,6 +359,7 @@ class _RunInfo:
             correct=_correct(record.get("correct")),
             failed=bool(record.get("error")),
             finished_at=_epoch(record.get("finished_at")),
+            other_view=record.get("view") not in (None, ["identity"]),
         )
 
 

@@ -220,7 +220,7 @@ def parse_augment(spec: str, views: int | None = None) -> Augmentation:
     if not text:
         raise TransformError("--augment: give d8, colors:N, d8+colors:N or transform ids")
     chains: list[Chain] = [()]
-    for item in text.split(","):
+    for item in _items(text):
         if not item.strip():
             raise TransformError(f"--augment {spec}: an empty item between commas")
         product: list[Chain] = [()]
@@ -233,6 +233,17 @@ def parse_augment(spec: str, views: int | None = None) -> Augmentation:
         unique.setdefault(view.label, view)
     every = tuple(unique.values())
     return Augmentation(text, _choose(every, views, text))
+
+
+def _items(text: str) -> list[str]:
+    """SPEC's comma-separated items; the numbers of `reorder:2,0,1` stay in their item."""
+    items: list[str] = []
+    for piece in text.split(","):
+        if items and piece.strip().isdigit() and ":" in items[-1]:
+            items[-1] += "," + piece.strip()
+        else:
+            items.append(piece)
+    return items
 
 
 def view_of(ids: Sequence[str]) -> View:

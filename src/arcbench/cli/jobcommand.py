@@ -94,20 +94,24 @@ async def _run(request: JobRequest, reporter: ProgressReporter) -> JobResult:
 
 def print_plan(plan: RunPlan, console: Console) -> None:
     """What the run will ask, before it starts (on stderr, with the progress)."""
-    inputs = f"{plan.tasks} tasks, {plan.test_inputs} test inputs"
+    inputs = f"{_count(plan.tasks, 'task')}, {_count(plan.test_inputs, 'test input')}"
     if plan.offline:
         asks = ": no requests (offline)"
     elif plan.most_requests != plan.requests:
-        asks = f", {plan.attempts} attempts each: {plan.requests:,} to {plan.most_requests:,} "
-        asks += "requests (repair rounds)"
+        asks = f", {_count(plan.attempts, 'attempt')} each: {plan.requests:,} to "
+        asks += f"{_count(plan.most_requests, 'request')} (repair rounds)"
     else:
-        asks = f", {plan.attempts} attempts each: {plan.requests:,} requests"
+        asks = f", {_count(plan.attempts, 'attempt')} each: {_count(plan.requests, 'request')}"
     console.print(f"plan: {inputs}{asks}")
     if plan.augment is not None:
         console.print(
             f"  --augment {plan.augment}: {plan.views} views of every task, "
             f"{plan.views}x the requests and programs of one"
         )
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}" + ("" if number == 1 else "s")
 
 
 def print_result(result: JobResult, console: Console) -> None:

@@ -88,6 +88,8 @@ def _print_report(report: MergeReport, store_flag: str) -> None:
     summary.add_row("no reasoning, skipped", str(report.empty))
     if report.not_correct:
         summary.add_row("not correct, skipped (--only-correct)", str(report.not_correct))
+    if report.other_views:
+        summary.add_row("transformed views (--augment), skipped", str(report.other_views))
     imported = report.variations
     if imported.added or imported.renumbered or imported.signed or imported.present:
         summary.add_row(f"variations {verb}", str(len(imported.added) + len(imported.renumbered)))

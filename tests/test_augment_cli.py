@@ -1,0 +1,330 @@
+"""Test-time augmentation end to end: `arcbench traces/codegen --augment` as a user runs them,
+against the fake server (which answers per view), with real signals and the real sandbox."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from arcbench.views import parse_augment, view_of
+from conftest import cli_env, run_cli
+from fakeserver import FakeServer, Recorded, ViewResponder
+from sandboxing import full_isolation  # noqa: F401  (a fixture)
+from taskdata import write_json
+
+
+def _task(test_input: list[list[int]]) -> dict[str, Any]:
+    """A task whose rule is "mirror left-right", with an asymmetric test input, so that every
+    view of it shows the model a test input of its own."""
+    return {
+        "train": [
+            {"input": [[1, 0, 0], [0, 2, 0]], "output": [[0, 0, 1], [0, 2, 0]]},
+            {"input": [[3, 3], [0, 4]], "output": [[3, 3], [4, 0]]},
+        ],
+        "test": [{"input": test_input, "output": [row[::-1] for row in test_input]}],
+    }
+
+
+LIFT = _task([[1, 2, 0], [0, 3, 0], [0, 0, 4]])
+KEEP = _task([[5, 0, 6], [7, 0, 0], [0, 0, 8]])
+ROTATIONS = {"rot90", "rot180", "rot270"}
+
+
+def _env(**extra: str) -> dict[str, str]:
+    return cli_env(
+        ARCBENCH_RETRY_WAIT_INITIAL="0",
+        ARCBENCH_RETRY_WAIT_MAX="0",
+        ARCBENCH_RETRY_WAIT_JITTER="0",
+        **extra,
+    )
+
+
+def _run(command: str, server: FakeServer, *args: str) -> subprocess.CompletedProcess[str]:
+    return run_cli(command, "--model", "LOCAL_0", "--base-url", server.url, *args, env=_env())
+
+
+def _records(run: Path) -> list[dict[str, Any]]:
+    lines = (run / "results.jsonl").read_bytes().splitlines()
+    return [orjson.loads(line) for line in lines if line.strip()]
+
+
+def _manifest(run: Path) -> dict[str, Any]:
+    return dict(orjson.loads((run / "run.json").read_bytes()))
+
+
+def _one_line_error(
+    result: subprocess.CompletedProcess[str], *needles: str, plan_lines: int = 0
+) -> None:
+    """A refusal: one error line, the last, naming what is wrong; before it nothing, or (for a
+    run refused when its directory is opened) the run's plan."""
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert "Traceback" not in result.stderr
+    assert [line.startswith("arcbench: error:") for line in lines] == (
+        [False] * (len(lines) - 1) + [True]
+    )
+    assert len(lines) == plan_lines + 1, result.stderr
+    assert all(line.startswith(("plan:", "  --augment")) for line in lines[:-1])
+    for needle in needles:
+        assert needle in lines[-1]
+
+
+def test_voting_lifts_the_score_over_the_identity_view(
+    fake_server: FakeServer, tmp_path: Path
+) -> None:
+    """The model solves KEEP in the identity and the rotated views, LIFT only in the rotated
+    ones; every other view answers a wrong grid of its own. Alone the identity view solves
+    half; the vote solves both."""
+    tasks = {"keep": KEEP, "lift": LIFT}
+    dataset = write_json(tmp_path / "tasks.json", tasks)
+
+    def solves(task_id: str, view: str) -> bool:
+        return view in ROTATIONS or (task_id == "keep" and view == "identity")
+
+    fake_server.responder = ViewResponder(tasks, "d8", solves)
+    result = _run("traces", fake_server, "-d", str(dataset), "--augment", "d8", "--run-name", "a")
+    assert result.returncode == 0, result.stderr
+    assert "plan: 2 tasks, 2 test inputs, 2 attempts each: 32 requests" in result.stderr
+    assert "--augment d8: 8 views of every task, 8x" in result.stderr
+
+    # Every view of every task was asked exactly twice (two attempts), nothing else.
+    prompts = Counter(r.last_user_message for r in fake_server.chat_requests)
+    assert len(prompts) == 2 * 8
+    assert set(prompts.values()) == {2}
+
+    run = Path("runs/a")
+    records = _records(run)
+    assert len(records) == 32
+    assert len({r["record_id"] for r in records}) == 32
+    assert {r["run_id"] for r in records} == {_manifest(run)["run_id"]}
+    views = Counter("+".join(r["view"]) for r in records)
+    assert views == dict.fromkeys(parse_augment("d8").labels, 4)
+    rot90 = next(r for r in records if r["view"] == ["rot90"] and r["task_id"] == "lift")
+    assert rot90["prediction"] != rot90["mapped_prediction"]
+    assert rot90["mapped_prediction"] == LIFT["test"][0]["output"]
+    assert rot90["correct"] is True
+    assert view_of(rot90["view"]).map_back(rot90["prediction"]) == rot90["mapped_prediction"]
+    assert "[[0,0,1],\n [0,3,2],\n [4,0,0]]" in rot90["messages"][0]["content"]  # rot90'd
+
+    manifest = _manifest(run)
+    assert manifest["augmentation"] == {"spec": "d8", "views": parse_augment("d8").labels}
+    score = manifest["score"]
+    assert score["score"] == 1.0  # voted
+    assert score["identity_view"] == 0.5
+    assert score["best_view"] == 1.0
+    assert score["best_view_name"] == "rot90"
+    assert score["oracle"] == 1.0
+    assert "identity view alone" in result.stdout
+    assert "50.00%" in result.stdout
+
+    report = orjson.loads(run_cli("report", str(run), "--json").stdout)
+    assert report["score"] == 1.0
+    assert report["augmentation"]["identity_view"] == 0.5
+    assert report["augmentation"]["best_view"] == {"view": "rot90", "score": 1.0}
+    assert report["augmentation"]["oracle"] == 1.0
+    assert report["augmentation"]["views"]["flip_h"] == 0.0
+    table = run_cli("report", str(run)).stdout
+    for row in ("voted", "identity view alone", "best single view (rot90)", "oracle"):
+        assert row in table
+
+    assert run_cli("report", str(run), "--submission", "sub.json").returncode == 0
+    submission = orjson.loads(Path("sub.json").read_bytes())
+    assert submission["lift"][0]["attempt_1"] == LIFT["test"][0]["output"]  # 6 votes
+    assert submission["keep"][0]["attempt_1"] == KEEP["test"][0]["output"]  # 8 votes
+    second = submission["lift"][0]["attempt_2"]
+    assert second != LIFT["test"][0]["output"]
+    assert second in [r["mapped_prediction"] for r in records if r["task_id"] == "lift"]
+
+
+def test_voting_never_invents_a_right_answer(fake_server: FakeServer, tmp_path: Path) -> None:
+    """Every view answers with a wrong grid of its own: nothing is solved, by any measure."""
+    tasks = {"lift": LIFT, "keep": KEEP}
+    dataset = write_json(tmp_path / "tasks.json", tasks)
+    fake_server.responder = ViewResponder(tasks, "d8+colors:1", lambda task, view: False)
+    args = ("-d", str(dataset), "--augment", "d8+colors:1", "--run-name", "w")
+    result = _run("traces", fake_server, *args)
+    assert result.returncode == 0, result.stderr
+    records = _records(Path("runs/w"))
+    assert len(records) == 2 * 16 * 2
+    wrong = {orjson.dumps(r["mapped_prediction"]) for r in records if r["task_id"] == "lift"}
+    assert len(wrong) == 16  # every view its own wrong grid
+    score = _manifest(Path("runs/w"))["score"]
+    assert score["score"] == score["identity_view"] == score["best_view"] == 0.0
+    assert score["oracle"] == 0.0
+
+
+def _start(server: FakeServer, *args: str) -> subprocess.Popen[str]:
+    command = [sys.executable, "-m", "arcbench", "traces", "--model", "LOCAL_0"]
+    return subprocess.Popen(
+        [*command, "--base-url", server.url, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+    )
+
+
+def _wait_for_lines(path: Path, count: int, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and path.read_bytes().count(b"\n") >= count:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"{path} never reached {count} records")
+
+
+def test_kill_9_mid_run_then_resume_asks_no_view_twice(fake_server: FakeServer) -> None:
+    """SIGKILL in the middle of an augmented run: the resume asks exactly what was not
+    recorded (the requests in flight at the kill, and what was never asked), so no view of any
+    test input is asked more often than its attempts, beyond what the kill lost."""
+    fake_server.latency = 0.15
+    args: tuple[str, ...] = ("-d", "arc-agi-1/training", "--max-tasks", "6", "-j", "2")
+    args += ("--augment", "d8", "--views", "4", "--run-name", "k")
+    planned = 6 * 4 * 2  # the first six tasks have one test input each
+    proc = _start(fake_server, *args)
+    results = Path("runs/k/results.jsonl")
+    _wait_for_lines(results, 10)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=30)
+    before = _records(Path("runs/k"))
+    asked_before = len(fake_server.chat_requests)
+    assert 10 <= len(before) < planned
+    assert asked_before - len(before) <= 2  # at most the requests in flight were lost
+    assert _manifest(Path("runs/k"))["status"] == "running"
+
+    fake_server.latency = 0.0
+    resumed = run_cli("traces", "--model", "LOCAL_0", "--base-url", fake_server.url, *args)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{planned - len(before)} of {planned} attempts to go" in resumed.stderr
+    after = _records(Path("runs/k"))
+    assert len(after) == planned
+    assert len({r["record_id"] for r in after}) == planned
+    assert [r["record_id"] for r in after[: len(before)]] == [r["record_id"] for r in before]
+    assert len(fake_server.chat_requests) - asked_before == planned - len(before)
+    per_prompt = Counter(r.last_user_message for r in fake_server.chat_requests)
+    lost = asked_before - len(before)
+    assert sum(count - 2 for count in per_prompt.values() if count > 2) <= lost
+    manifest = _manifest(Path("runs/k"))
+    assert manifest["status"] == "completed"
+    assert len(manifest["augmentation"]["views"]) == 4
+
+
+def test_a_run_resumes_only_with_the_same_augmentation(
+    fake_server: FakeServer, tmp_path: Path
+) -> None:
+    dataset = write_json(tmp_path / "tasks.json", {"lift": LIFT})
+    first = _run("traces", fake_server, "-d", str(dataset), "--augment", "d8", "--views", "2")
+    assert first.returncode == 0, first.stderr
+    base = ("-d", str(dataset), "--run-name", "same")
+    assert _run("traces", fake_server, *base, "--augment", "d8", "--views", "2").returncode == 0
+    for different in (("--augment", "d8", "--views", "3"), ("--augment", "rot90"), ()):
+        refused = _run("traces", fake_server, *base, *different)
+        _one_line_error(
+            refused,
+            "runs/same",
+            "different augmentation",
+            "--augment d8, 2 views there",
+            plan_lines=2 if different else 1,
+        )
+    asked = len(fake_server.chat_requests)
+    assert _run("traces", fake_server, *base, "--augment", "d8", "--views", "2").returncode == 0
+    assert len(fake_server.chat_requests) == asked  # all done already: nothing asked again
+
+
+@pytest.mark.parametrize(
+    ("flags", "needles"),
+    [
+        (("--augment", "rot91"), ("--augment rot91", "unknown transform 'rot91'")),
+        (("--augment", "d8", "--views", "0"), ("--views", "greater than or equal to 1")),
+        (("--augment", "d8", "--views", "9"), ("--views 9", "gives 8 views")),
+        (("--views", "2"), ("--views 2 needs --augment",)),
+        (("--augment", "swap:0,0"), ("swap:0,0", "cannot be mapped back")),
+    ],
+)
+def test_bad_augmentation_input_is_one_clear_line_and_writes_nothing(
+    fake_server: FakeServer, tmp_path: Path, flags: tuple[str, ...], needles: tuple[str, ...]
+) -> None:
+    dataset = write_json(tmp_path / "tasks.json", {"lift": LIFT})
+    for command in ("traces", "codegen"):
+        result = _run(command, fake_server, "-d", str(dataset), *flags)
+        _one_line_error(result, *needles)
+    assert not Path("runs").exists()
+    assert fake_server.chat_requests == []
+
+
+# -- codegen ---------------------------------------------------------------------------------
+
+MIRROR = (
+    "The rule mirrors each row.\n```python\ndef transform(grid):\n"
+    "    try:\n        open('written-by-the-program', 'w').close()\n"
+    "    except OSError:\n        pass\n"
+    "    return [row[::-1] for row in grid]\n```"
+)
+IDENTITY = "Nothing changes.\n```python\ndef transform(grid):\n    return grid\n```"
+
+
+def test_codegen_checks_each_view_on_its_own_task_and_wraps_programs_in_the_sandbox(
+    fake_server: FakeServer,
+    tmp_path: Path,
+    full_isolation: None,  # noqa: F811
+) -> None:
+    """The model writes "mirror each row" in every view but the identity, where it writes the
+    identity. Mirroring is right only in the views it commutes with (rot180, flip_h, flip_v), and
+    train accuracy tells those apart from the rest; voting solves what the identity view alone
+    does not. A program's answers to the task's own test inputs come from the sandbox."""
+    dataset = write_json(tmp_path / "tasks.json", {"lift": LIFT})
+    identity_input = "Test input 1:\n[[1,2,0],\n [0,3,0],\n [0,0,4]]\n"
+
+    def answer(request: Recorded) -> str:
+        return IDENTITY if identity_input in request.last_user_message else MIRROR
+
+    fake_server.responder = answer
+    args = ("-d", str(dataset), "--augment", "d8", "--attempts", "1", "--run-name", "c")
+    result = _run("codegen", fake_server, *args)
+    assert result.returncode == 0, result.stderr
+    assert "8 views of every task" in result.stderr
+    records = {"+".join(r["view"]): r for r in _records(Path("runs/c"))}
+    assert set(records) == set(parse_augment("d8").labels)
+    right = LIFT["test"][0]["output"]
+    for label, record in records.items():
+        fits = label in {"rot180", "flip_h", "flip_v"}
+        assert all((p["status"] == "correct") == fits for p in record["train_results"]), label
+        view = view_of(record["view"])
+        [raw], [mapped] = record["predictions"], record["mapped_predictions"]
+        assert mapped == view.map_back(raw)
+        assert record["correct"] == [mapped == right]
+        assert (mapped == right) == fits
+    rot90 = records["rot90"]
+    assert rot90["predictions"] != rot90["mapped_predictions"]
+    assert not Path("written-by-the-program").exists()  # it ran in the sandbox, not here
+
+    score = _manifest(Path("runs/c"))["score"]
+    assert score["identity_view"] == 0.0
+    assert score["score"] == 1.0
+    assert score["oracle"] == 1.0
+    assert score["best_view_name"] == "rot180"
+
+
+def test_the_offline_baseline_takes_augment_too(tmp_path: Path, full_isolation: None) -> None:  # noqa: F811
+    dataset = write_json(tmp_path / "tasks.json", {"lift": LIFT})
+    result = run_cli(
+        "codegen", "--model", "baseline", "-d", str(dataset), "--augment", "d8", "--views", "3",
+        "--run-name", "b", env=_env(),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "no requests (offline)" in result.stderr
+    records = _records(Path("runs/b"))
+    assert {"+".join(r["view"]) for r in records} == set(parse_augment("d8", 3).labels)
+    assert all(r["rule"] for r in records)
+    manifest = _manifest(Path("runs/b"))
+    assert manifest["score"]["score"] == 1.0  # flip_h is in the catalog
+    assert manifest["augmentation"]["spec"] == "d8"
