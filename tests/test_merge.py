@@ -144,6 +144,22 @@ def test_only_correct_keeps_right_attempts(tmp_path: Path) -> None:
     assert _count(out, "not correct, skipped") == 3
 
 
+def test_only_the_identity_view_of_an_augmented_run_becomes_traces(tmp_path: Path) -> None:
+    """Reasoning about a rotated or recoloured view speaks of other grids than the task's."""
+    views = (["identity"], ["rot90"], ["flip_h", "color:0213456789"])
+    run = write_run(
+        tmp_path / "run",
+        [{**record("r1", "t1", attempt=a), "view": v} for a, v in enumerate(views, start=1)],
+    )
+
+    out, store = merge(str(run))
+
+    assert [t["source"]["record_id"] for t in all_traces(store)] == [
+        record("r1", "t1", attempt=1)["record_id"]
+    ]
+    assert _count(out, "transformed views (--augment), skipped") == 2
+
+
 def test_dry_run_changes_nothing(tmp_path: Path) -> None:
     run = traces_run(tmp_path / "run", "r1", tasks=2)
 

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from arcbench.records import CodegenRecord, TracesRecord
-from arcbench.scoring import score_records
+from arcbench.scoring import Submitted, score_records
 from arcbench.voting import Ballot, vote
 
 RIGHT = [[1, 2]]
@@ -134,3 +134,13 @@ def test_codegen_votes_by_train_accuracy_first_then_by_votes() -> None:
     assert scored.views is not None
     assert scored.views.identity.score == 0.0
     assert scored.views.best[0] == "flip_h"
+
+
+def test_views_without_a_grid_submit_nothing_and_say_whether_the_answer_was_known() -> None:
+    known = [_traces(v, a, None, False) for v in ("identity", "rot90") for a in (1, 2)]
+    scored = score_records({("t", None): 1}, known)
+    assert scored.attempts[("t", None, 0)] == {1: Submitted(None, False)}
+    assert scored.score.score == 0.0
+    assert scored.score.unanswerable_outputs == 0
+    unknown = [r.model_copy(update={"correct": None}) for r in known]
+    assert score_records({("t", None): 1}, unknown).score.unanswerable_outputs == 1

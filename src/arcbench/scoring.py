@@ -281,16 +281,20 @@ def score_records(
         answers.any_right |= voted.any_right
         answers.overfit += voted.overfit
         views = ViewScores(
-            {label: _scored(declared, _submitted(viewed))[1] for label, viewed in by_view.items()}
+            {
+                label: _scored(declared, _submitted(viewed), oracle=False)[1]
+                for label, viewed in by_view.items()
+            }
         )
     test_inputs, score, oracle = _scored(declared, answers)
     return RunScore(test_inputs, answers.attempts, score, oracle, answers.overfit, views)
 
 
 def _scored(
-    declared: Mapping[TaskKey, int], answers: _Answers
+    declared: Mapping[TaskKey, int], answers: _Answers, *, oracle: bool = True
 ) -> tuple[dict[TaskKey, int], Score, Score]:
-    """The tasks scored (the declared ones, and any answered), the score and the oracle."""
+    """The tasks scored (the declared ones, and any answered), the score and the oracle (an
+    empty one unless `oracle`)."""
     test_inputs = dict(declared)
     for key in answers.attempts:
         task_key = (key[0], key[1])
@@ -300,7 +304,9 @@ def _scored(
     return (
         test_inputs,
         score_solved(test_inputs, solved_outputs(attempts, SUBMITTED_ATTEMPTS), unanswered),
-        score_solved(test_inputs, solved_outputs(attempts, None) | answers.any_right, unanswered),
+        score_solved(test_inputs, solved_outputs(attempts, None) | answers.any_right, unanswered)
+        if oracle
+        else Score(),
     )
 
 
@@ -333,15 +339,15 @@ def _submitted(records: Iterable[TracesRecord | CodegenRecord]) -> _Answers:
 def _voted(by_view: Mapping[str, list[TracesRecord | CodegenRecord]]) -> _Answers:
     """The two grids every view's answers vote for, per test output (see `arcbench.voting`)."""
     ballots: dict[OutputKey, list[Ballot]] = {}
-    verdicts: dict[OutputKey, bool | None] = {}
+    known: dict[OutputKey, bool] = {}
     """Per output answered by some view (with a grid or not), whether its answer is known."""
     failed: set[OutputKey] = set()
     overfit = 0
 
     def cast(key: OutputKey, correct: bool | None, ballot: Ballot | None) -> None:
-        """Count an answer to `key`: its verdict, and its ballot when it gave a grid."""
-        if verdicts.get(key) is None:
-            verdicts[key] = correct
+        """Count an answer to `key`: whether it knew the answer, and its ballot when it gave a
+        grid."""
+        known[key] = known.get(key, False) or correct is not None
         if ballot is not None:
             ballots.setdefault(key, []).append(ballot)
 
@@ -369,13 +375,14 @@ def _voted(by_view: Mapping[str, list[TracesRecord | CodegenRecord]]) -> _Answer
                     )
                     cast((task_key[0], task_key[1], index), right, ballot)
     answers = _Answers(overfit=overfit)
-    for key in verdicts.keys() | failed:
+    for key in known.keys() | failed:
         cast_for = ballots.get(key, [])
         winners = vote(cast_for, SUBMITTED_ATTEMPTS)
+        nothing = Submitted(None, False if known.get(key) else None, failed=key not in known)
         answers.attempts[key] = {
             number: Submitted(winner.grid, winner.correct)
             for number, winner in enumerate(winners, start=1)
-        } or {1: Submitted(None, verdicts.get(key), failed=key not in verdicts)}
+        } or {1: nothing}
         answers.any_right |= {key for ballot in cast_for if ballot.correct is True}
     return answers
 
