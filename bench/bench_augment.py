@@ -101,7 +101,7 @@ def mapping_and_voting(repeat: int) -> list[tuple[str, str, str]]:
             matches_answer(mapped, answers[(record.task_id, record.test_index)])
 
     def wrap_all() -> None:
-        for task in tasks:
+        for _ in tasks:
             for label in labels:
                 views[label].wrap_program(PROGRAM)
 
