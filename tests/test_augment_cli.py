@@ -240,6 +240,23 @@ def test_a_run_resumes_only_with_the_same_augmentation(
     assert len(fake_server.chat_requests) == asked  # all done already: nothing asked again
 
 
+def test_shards_of_an_augmented_run_report_together_as_the_whole(
+    fake_server: FakeServer, tmp_path: Path
+) -> None:
+    tasks = {"keep": KEEP, "lift": LIFT}
+    dataset = write_json(tmp_path / "tasks.json", tasks)
+    fake_server.responder = ViewResponder(tasks, "d8", lambda task, view: view in ROTATIONS)
+    base = ("-d", str(dataset), "--augment", "d8", "--views", "5")
+    for name, shard in (("s1", ("--shard", "1/2")), ("s2", ("--shard", "2/2")), ("all", ())):
+        result = _run("traces", fake_server, *base, *shard, "--run-name", name)
+        assert result.returncode == 0, result.stderr
+    together = orjson.loads(run_cli("report", "runs/s1", "runs/s2", "--json").stdout)
+    whole = orjson.loads(run_cli("report", "runs/all", "--json").stdout)
+    assert together["counts"]["tasks"] == whole["counts"]["tasks"] == 2
+    assert together["augmentation"] == whole["augmentation"]
+    assert together["score"] == whole["score"]
+
+
 @pytest.mark.parametrize(
     ("flags", "needles"),
     [
