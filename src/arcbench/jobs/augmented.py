@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, overload
 
 from arcbench.errors import SandboxError, TransformError
 from arcbench.jobs.protocol import (
@@ -85,9 +85,7 @@ class AugmentedJob:
         self.views = self.spec.views
         self.tasks = {task.key: task for task in context.tasks}
         self.jobs: list[Job[Any]] = [
-            kind.create(
-                dataclasses.replace(context, tasks=[view.apply(task) for task in context.tasks])
-            )
+            kind.create(dataclasses.replace(context, tasks=ViewedTasks(context.tasks, view)))
             for view in self.views
         ]
         self._position = {view.label: position for position, view in enumerate(self.views)}
@@ -196,6 +194,29 @@ class AugmentedJob:
             timeout_s=self.settings.exec_timeout,
         )
         return [o.grid if o.status == "ok" else None for o in outcomes]
+
+
+class ViewedTasks(Sequence[Task]):
+    """The run's tasks as one view shows them, each made when it is read: a run of many views
+    (`d8+colors:100` is 808) holds no copy of every task in every view."""
+
+    def __init__(self, tasks: Sequence[Task], view: View) -> None:
+        self._tasks = tasks
+        self._view = view
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    @overload
+    def __getitem__(self, index: int) -> Task: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Task]: ...
+
+    def __getitem__(self, index: int | slice) -> Task | Sequence[Task]:
+        if isinstance(index, slice):
+            return [self._view.apply(task) for task in self._tasks[index]]
+        return self._view.apply(self._tasks[index])
 
 
 def _view_run(run: RunDirectory, view: View) -> RunDirectory:
