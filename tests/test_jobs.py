@@ -16,7 +16,7 @@ import pytest
 from arcbench.client import Completion
 from arcbench.datasets import load_dataset
 from arcbench.errors import AuthError, ModelUnavailableError, ResultsFileError
-from arcbench.jobs import JOB_KINDS, JobRequest, JobResult, find_kind, run_job
+from arcbench.jobs import JOB_KINDS, JobRequest, JobResult, find_kind, plan_run, run_job
 from arcbench.manifest import CodegenCounts, TracesCounts
 from arcbench.records import CodegenRecord, TracesRecord
 from arcbench.registry import load_registry
@@ -203,6 +203,34 @@ def test_every_kind_is_registered_once_and_found_by_command_and_model() -> None:
     assert find_kind("codegen", model="baseline", offline=True).name == "baseline"
     with pytest.raises(Exception, match="arcbench codegen --model baseline"):
         find_kind("traces", model="baseline", offline=True)
+
+
+def test_augment_wraps_whichever_kind_the_command_runs() -> None:
+    augment = Settings(augment="d8", views=3)
+    for command, model, offline in (
+        ("traces", "LOCAL_0", False),
+        ("codegen", "LOCAL_0", False),
+        ("codegen", "baseline", True),
+    ):
+        base = find_kind(command, model=model, offline=offline)
+        wrapped = find_kind(command, model=model, offline=offline, settings=augment)
+        assert wrapped.name == f"{base.name}+augment"
+        assert (wrapped.command, wrapped.offline) == (base.command, base.offline)
+        assert wrapped.needs_sandbox == base.needs_sandbox
+    assert find_kind("traces", model="LOCAL_0", offline=False, settings=Settings()).name == "traces"
+
+
+def test_the_plan_counts_requests_and_multiplies_them_by_the_views(tmp_path: Path) -> None:
+    tasks = {"aaa": TASK_A, "bbb": TASK_B}  # three test inputs
+    plain = plan_run(_request(tmp_path, "traces", tasks))
+    assert (plain.tasks, plain.test_inputs, plain.requests, plain.views) == (2, 3, 6, 1)
+    viewed = plan_run(_request(tmp_path, "traces", tasks, augment="d8+colors:1", views=5))
+    assert (viewed.requests, viewed.most_requests, viewed.views) == (30, 30, 5)
+    repaired = plan_run(_request(tmp_path, "codegen", tasks, attempts=3, rounds=2, augment="d8"))
+    assert (repaired.requests, repaired.most_requests, repaired.views) == (48, 144, 8)
+    offline = plan_run(_request(tmp_path, "codegen", tasks, model="baseline", augment="d8"))
+    assert offline.offline
+    assert (offline.requests, offline.views) == (0, 8)
 
 
 def test_a_job_needs_its_collaborators(tmp_path: Path) -> None:
