@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,27 @@ def read_records(run_dir: Path) -> list[dict[str, Any]]:
         for line in (run_dir / "results.jsonl").read_bytes().splitlines()
         if line.strip()
     ]
+
+
+def start_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """Start `arcbench ARGS…` in a subprocess without waiting (for signals), output captured."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "arcbench", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env or cli_env(),
+    )
+
+
+def wait_for_lines(path: Path, count: int, timeout: float = 60) -> None:
+    """Wait until the file at `path` (a run's results.jsonl) holds `count` complete lines."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and path.read_bytes().count(b"\n") >= count:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"{path} never reached {count} records")
 
 
 @pytest.fixture

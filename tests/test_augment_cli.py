@@ -6,8 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -16,7 +14,7 @@ import orjson
 import pytest
 
 from arcbench.views import parse_augment, view_of
-from conftest import cli_env, run_cli
+from conftest import cli_env, run_cli, start_cli, wait_for_lines
 from fakeserver import FakeServer, Recorded, ViewResponder
 from sandboxing import full_isolation  # noqa: F401  (a fixture)
 from taskdata import write_json
@@ -163,23 +161,7 @@ def test_voting_never_invents_a_right_answer(fake_server: FakeServer, tmp_path: 
 
 
 def _start(server: FakeServer, *args: str) -> subprocess.Popen[str]:
-    command = [sys.executable, "-m", "arcbench", "traces", "--model", "LOCAL_0"]
-    return subprocess.Popen(
-        [*command, "--base-url", server.url, *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=_env(),
-    )
-
-
-def _wait_for_lines(path: Path, count: int, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.exists() and path.read_bytes().count(b"\n") >= count:
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"{path} never reached {count} records")
+    return start_cli("traces", "--model", "LOCAL_0", "--base-url", server.url, *args, env=_env())
 
 
 def test_kill_9_mid_run_then_resume_asks_no_view_twice(fake_server: FakeServer) -> None:
@@ -192,7 +174,7 @@ def test_kill_9_mid_run_then_resume_asks_no_view_twice(fake_server: FakeServer) 
     planned = 6 * 4 * 2  # the first six tasks have one test input each
     proc = _start(fake_server, *args)
     results = Path("runs/k/results.jsonl")
-    _wait_for_lines(results, 10)
+    wait_for_lines(results, 10, timeout=120)
     os.kill(proc.pid, signal.SIGKILL)
     proc.communicate(timeout=30)
     before = _records(Path("runs/k"))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from typing import Any
 import orjson
 import pytest
 
-from conftest import cli_env, run_cli
+from conftest import cli_env, run_cli, start_cli, wait_for_lines
 from fakeserver import FakeServer, Recorded, reply, status
 from taskdata import TASK_A, TASK_B, write_json
 
@@ -265,32 +264,7 @@ def test_torn_last_line_is_ignored_on_resume(fake_server: FakeServer, small_data
 
 
 def _start(server: FakeServer, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "arcbench",
-            "traces",
-            "--model",
-            "LOCAL_0",
-            "--base-url",
-            server.url,
-            *args,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=_env(),
-    )
-
-
-def _wait_for_records(path: Path, count: int, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.exists() and path.read_bytes().count(b"\n") >= count:
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"{path} never reached {count} records")
+    return start_cli("traces", "--model", "LOCAL_0", "--base-url", server.url, *args, env=_env())
 
 
 def test_ctrl_c_finishes_in_flight_requests_and_resume_completes(fake_server: FakeServer) -> None:
@@ -298,7 +272,7 @@ def test_ctrl_c_finishes_in_flight_requests_and_resume_completes(fake_server: Fa
     args = ("-d", "arc-agi-1/training", "--max-tasks", "10", "-j", "2", "--run-name", "sig")
     proc = _start(fake_server, *args)
     results = Path("runs/sig/results.jsonl")
-    _wait_for_records(results, 2)
+    wait_for_lines(results, 2)
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
@@ -343,7 +317,7 @@ def test_kill_9_loses_only_what_was_in_flight(fake_server: FakeServer) -> None:
     args = ("-d", "arc-agi-1/training", "--max-tasks", "10", "-j", "3", "--run-name", "k9")
     proc = _start(fake_server, *args)
     results = Path("runs/k9/results.jsonl")
-    _wait_for_records(results, 4)
+    wait_for_lines(results, 4)
     os.kill(proc.pid, signal.SIGKILL)
     proc.communicate(timeout=30)
     before = _records(Path("runs/k9"))
@@ -474,7 +448,7 @@ def test_a_run_directory_has_one_writer(fake_server: FakeServer, small_dataset: 
     fake_server.latency = 1.0
     first = _start(fake_server, "-d", str(small_dataset), "--run-name", "busy", "-j", "1")
     try:
-        _wait_for_records(Path("runs/busy/run.json"), 1)
+        wait_for_lines(Path("runs/busy/run.json"), 1)
         second = _traces(fake_server, "-d", str(small_dataset), "--run-name", "busy")
         assert second.returncode == 2
         assert "being written by another arcbench process" in second.stderr
