@@ -29,6 +29,7 @@ from filelock import FileLock, Timeout
 
 from arcbench import __version__
 from arcbench.atomic import write_atomic
+from arcbench.collector import collector_paused
 from arcbench.datasets import BUNDLED_SPECS
 from arcbench.errors import RunError, RunMismatchError, RunOutputError
 from arcbench.interrupts import INTERRUPTS
@@ -92,12 +93,17 @@ class Billed:
 
 def read_latest(results: Path) -> tuple[dict[str, TracesRecord | CodegenRecord], Billed]:
     """The latest record of each attempt (without its text: the file keeps that), and what
-    every record cost, in one pass. A torn last line is skipped (`repair_tail` reports it)."""
+    every record cost, in one pass. A torn last line is skipped (`repair_tail` reports it).
+
+    The cyclic collector is paused meanwhile (see `arcbench.collector`): a large run (an
+    augmented one is several times the size) otherwise spends more time collecting than reading.
+    """
     billed = Billed()
     latest: dict[str, TracesRecord | CodegenRecord] = {}
-    for record in iter_records(results, without_text=True):
-        billed.add(record)
-        latest[record.record_id] = record
+    with collector_paused():
+        for record in iter_records(results, without_text=True):
+            billed.add(record)
+            latest[record.record_id] = record
     return latest, billed
 
 
