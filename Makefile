@@ -15,5 +15,6 @@ bench:
 	python bench/bench_replies.py
 	python bench/bench_sandbox.py
 	python bench/bench_runner.py
+	python bench/bench_augment.py
 	python bench/bench_store.py
 	python bench/bench_web.py

@@ -26,6 +26,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from arcbench.errors import TransformError
@@ -95,9 +96,13 @@ class View:
                 )
         return viewed
 
+    @cached_property
+    def _inverse(self) -> list[Transform]:
+        return invert(self.transforms)
+
     def map_back(self, grid: Grid) -> Grid:
         """A grid answered in this view, in the task's own frame."""
-        return apply_to_grid(grid, invert(self.transforms))
+        return apply_to_grid(grid, self._inverse)
 
     def wrap_program(self, code: str) -> str:
         """`code` (a program written for this view) wrapped so that, run on an input of the
