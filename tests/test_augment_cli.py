@@ -131,8 +131,11 @@ def test_voting_lifts_the_score_over_the_identity_view(
     assert report["augmentation"]["oracle"] == 1.0
     assert report["augmentation"]["views"]["flip_h"] == 0.0
     table = run_cli("report", str(run)).stdout
+    assert run_cli("report", str(run), "--html", "report.html").returncode == 0
+    page = Path("report.html").read_text()
     for row in ("voted", "identity view alone", "best single view (rot90)", "oracle"):
         assert row in table
+        assert row in page
 
     assert run_cli("report", str(run), "--submission", "sub.json").returncode == 0
     submission = orjson.loads(Path("sub.json").read_bytes())

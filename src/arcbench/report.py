@@ -163,6 +163,20 @@ class Report:
         return out
 
 
+def augmentation_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """What test-time augmentation bought, as rows beside the (voted) score of `Report.as_dict`:
+    the identity view alone, the best single view and the oracle; none without augmentation."""
+    augmentation = summary.get("augmentation")
+    if not augmentation:
+        return []
+    best = augmentation["best_view"]
+    return [
+        ("identity view alone", f"{augmentation['identity_view']:.2%}"),
+        (f"best single view ({best['view']})", f"{best['score']:.2%}"),
+        ("oracle (any view right)", f"{augmentation['oracle']:.2%}"),
+    ]
+
+
 def read_run(path: Path, manifest: RunManifest | None = None) -> RunData:
     """A run directory or a results.jsonl file, read from disk and validated (`manifest` if
     already known)."""

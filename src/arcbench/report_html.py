@@ -12,7 +12,7 @@ from html import escape
 from typing import Any
 
 from arcbench.records import TaskKey
-from arcbench.report import Report
+from arcbench.report import Report, augmentation_rows
 from arcbench.tasks import PALETTE, Task
 
 Grid = list[list[int]]
@@ -75,11 +75,12 @@ def render_html(report: Report, tasks: Mapping[TaskKey, Task] | None = None) -> 
         cells = (run["path"], run["command"], run["model"], run["dataset"], run["status"])
         parts.append("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in cells) + "</tr>")
     parts.append("</table><h2>Scores</h2><table class=scores>")
+    augmentation = augmentation_rows(summary)
     rows = [
-        ("score (per task, pass@2)", f"{summary['score']:.2%}"),
+        (f"score (per task, pass@2{', voted' if augmentation else ''})", f"{summary['score']:.2%}"),
         ("per test output", f"{summary['per_output']:.2%}"),
         ("all or nothing", f"{summary['all_or_nothing']:.2%}"),
-        ("pass@k (any attempt)", f"{summary['pass_at_k']:.2%}"),
+        *(augmentation or [("pass@k (any attempt)", f"{summary['pass_at_k']:.2%}")]),
         ("tasks (fully solved)", f"{summary['counts']['tasks']} ({summary['tasks_solved']})"),
         (
             "tokens (prompt / completion)",

@@ -50,7 +50,7 @@ def report(
     from rich.table import Table
 
     from arcbench.atomic import write_output
-    from arcbench.report import build_report, compare, read_run
+    from arcbench.report import augmentation_rows, build_report, compare, read_run
 
     data = [read_run(path) for path in runs]
     built = build_report(data)
@@ -113,18 +113,13 @@ def report(
     table.add_column("value", justify="right")
     for run in summary["runs"]:
         table.add_row("run", f"{run['path']} ({run['command']}, {run['model']}, {run['status']})")
-    augmentation = summary.get("augmentation")
+    augmentation = augmentation_rows(summary)
     voted = ", voted" if augmentation else ""
     table.add_row(f"score (per task, pass@2{voted})", f"{summary['score']:.2%}")
     table.add_row("per test output", f"{summary['per_output']:.2%}")
     table.add_row("all or nothing", f"{summary['all_or_nothing']:.2%}")
-    if augmentation:
-        best = augmentation["best_view"]
-        table.add_row("identity view alone", f"{augmentation['identity_view']:.2%}")
-        table.add_row(f"best single view ({best['view']})", f"{best['score']:.2%}")
-        table.add_row("oracle (any view right)", f"{augmentation['oracle']:.2%}")
-    else:
-        table.add_row("pass@k (any attempt)", f"{summary['pass_at_k']:.2%}")
+    for label, value in augmentation or [("pass@k (any attempt)", f"{summary['pass_at_k']:.2%}")]:
+        table.add_row(label, value)
     counts = summary["counts"]
     table.add_row("tasks", f"{counts['tasks']} ({summary['tasks_solved']} fully solved)")
     table.add_row("test outputs solved", f"{counts['outputs_solved']} / {counts['outputs']}")
