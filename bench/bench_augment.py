@@ -2,10 +2,10 @@
 time is next to the unaugmented run's times the number of views.
 
 1. mapping and voting, in-process (CPU time, the least of several runs), on ARC-AGI-1 evaluation
-   (400 tasks) with `--augment d8` and two attempts: every answer mapped back through its view (what a traces run does per record), a
-   program wrapped for its view (the source the sandbox runs; running it is a program check like
-   any other), and the run scored by voting, next to scoring an unaugmented run of the same
-   tasks. Goal: under 1 ms added per task.
+   (400 tasks) with `--augment d8` and two attempts: every answer mapped back through its view
+   (what a traces run does per record), a program wrapped for its view (the source the sandbox
+   runs; running it is a program check like any other), and the run scored by voting, next to
+   scoring an unaugmented run of the same tasks. Goal: under 1 ms added per task.
 2. wall time: the real `arcbench traces` CLI against the fake server in its own process (latency
    0.5 s, `--max-concurrent 8`), the same tasks without and with `--augment d8 --views 4`,
    alternated in the same invocation. The run's own time (`session_seconds` in run.json) and the
