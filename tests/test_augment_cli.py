@@ -250,6 +250,8 @@ def test_shards_of_an_augmented_run_report_together_as_the_whole(
         (("--augment", "d8", "--views", "9"), ("--views 9", "gives 8 views")),
         (("--views", "2"), ("--views 2 needs --augment",)),
         (("--augment", "swap:0,0"), ("swap:0,0", "cannot be mapped back")),
+        (("--augment", "reorder:2,0,1"), ("reorders 3 train pairs, and task lift has 2",)),
+        (("--augment", "colors:1000+colors:1000"), ("more than 10,000 views",)),
     ],
 )
 def test_bad_augmentation_input_is_one_clear_line_and_writes_nothing(

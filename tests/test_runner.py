@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 
 import pytest
 
@@ -57,6 +58,27 @@ def test_fatal_error_stops_the_run_and_propagates() -> None:
     with pytest.raises(Fatal):
         asyncio.run(runner.run(range(100)))
     assert len(started) < 10
+
+
+def test_items_that_break_stop_the_run_rather_than_end_it_completed() -> None:
+    """An iterator that raises has not run out: the run propagates the error, never reports
+    `completed` with the rest of its items silently missing."""
+    done: list[int] = []
+
+    def items() -> Iterator[int]:
+        yield from range(3)
+        raise ValueError("item 3 cannot be made")
+
+    async def work(item: int) -> int:
+        await asyncio.sleep(0.01)
+        return item
+
+    runner: Runner[int, int] = Runner(
+        work, max_concurrent=2, on_result=done.append, on_error=lambda item, exc: -1
+    )
+    with pytest.raises(ValueError, match="item 3 cannot be made"):
+        asyncio.run(runner.run(items()))
+    assert -1 not in done
 
 
 def test_first_stop_finishes_in_flight_second_cancels() -> None:

@@ -120,6 +120,10 @@ def test_views_keeps_the_identity_and_draws_the_rest_the_same_way_every_time() -
         ("swap:0,0", None, "cannot be mapped back"),
         ("d8,,rot90", None, "an empty item"),
         ("", None, "give d8, colors:N"),
+        ("colors:1000+colors:1000", None, "gives more than 10,000 views"),
+        ("reorder:0,0", None, "reorder:0,0 is not an order of train pairs"),
+        ("reorder:1,0+reorder:2,0,1", None, "reorders 2 and 3 train pairs, which no task has"),
+        ("rot90+rot270", 2, "gives 1 views"),
     ],
 )
 def test_a_bad_spec_or_count_is_one_clear_error(spec: str, count: int | None, message: str) -> None:
@@ -127,6 +131,44 @@ def test_a_bad_spec_or_count_is_one_clear_error(spec: str, count: int | None, me
         parse_augment(spec, count)
     assert message in str(raised.value)
     assert "\n" not in str(raised.value)
+
+
+def test_views_that_show_a_task_alike_are_one_view() -> None:
+    """Two views showing the same task would ask one prompt twice and give its answer two votes:
+    a chain that composes to another view's effect is dropped, the first written kept."""
+    assert parse_augment("d8+d8+d8+d8+d8+d8+d8+d8+d8+d8").labels == parse_augment("d8").labels
+    assert parse_augment("rot90+rot270,flip_h+flip_h").labels == ["identity"]
+    assert parse_augment("rot90,rot90+flip_h+flip_h,rot180+rot270").labels == ["identity", "rot90"]
+    assert parse_augment("reorder:1,0+reorder:1,0,reorder:1,0+rot90").labels == [
+        "identity",
+        "reorder:1,0+rot90",
+    ]
+    assert len(parse_augment("d8+colors:1000").views) == 8 * 1001
+
+
+PROBE = Task(
+    id="probe",
+    train=[Pair(input=[[1, 0, 0], [0, 0, 0]], output=[[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]])],
+    test=[TestPair(input=[[2]])],
+)
+"""A task two different views never show alike: its marked corner tells every symmetry apart,
+and its row of every colour then tells every recolouring apart."""
+
+
+@settings(max_examples=60)
+@given(tasks(), views, views)
+def test_a_view_is_dropped_only_when_a_kept_one_shows_every_task_alike(
+    task: Task, one: View, other: View
+) -> None:
+    kept = parse_augment(f"{'+'.join(one.ids)},{'+'.join(other.ids)}").views
+    for written in (one, other):
+        assert any(view.apply(task) == written.apply(task) for view in kept)
+        assert any(view.apply(PROBE) == written.apply(PROBE) for view in kept)
+    assert len({str(view.apply(PROBE)) for view in kept}) == len(kept)
+
+
+def test_the_views_of_d8_plus_colours_are_all_different() -> None:
+    assert len({str(view.apply(PROBE)) for view in EVERY_VIEW}) == len(EVERY_VIEW) == 32
 
 
 def test_a_record_names_its_view_by_transform_ids() -> None:

@@ -12,8 +12,10 @@ same memory as a run of 1,000.
 
 An exception from the coroutine becomes a result through `on_error` (a record with `error` set)
 unless `is_fatal` says it must stop the run (bad credentials, an unwritable output): then the
-other workers are cancelled and the exception propagates. `Stopper` implements Ctrl+C: the first
-request stops scheduling and lets in-flight items finish; the second cancels them.
+other workers are cancelled and the exception propagates. An exception from the items' iterator
+itself propagates too: a run that lost its items must not look completed. `Stopper` implements
+Ctrl+C: the first request stops scheduling and lets in-flight items finish; the second cancels
+them.
 
 `sigint_stops` routes SIGINT and SIGTERM to a `Stopper` while a run goes (through
 `arcbench.interrupts` when the CLI installed it).
@@ -119,6 +121,9 @@ class Runner(Generic[T, R]):
                     item = next(iterator)
                 except StopIteration:
                     exhausted = True
+                    return
+                except Exception as exc:  # the items themselves broke: no item can be trusted
+                    self._stop_for(exc)
                     return
                 try:
                     result = await self._work(item)

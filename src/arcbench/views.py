@@ -24,7 +24,8 @@ source code run in the sandbox, so that it answers the original test inputs in t
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+import re
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -54,6 +55,10 @@ a function of its SPEC and K alone, so a resume (and a second run) asks the same
 
 MAX_COLOR_VIEWS = 1000
 """The largest N of `colors:N`: far more views than any run can afford."""
+
+MAX_VIEWS = 10_000
+"""The most views a SPEC may give (`d8+colors:1000` gives 8,008): a SPEC beyond it is a typo
+such as `colors:1000+colors:1000`, refused before a million views are made."""
 
 IDENTITY = "identity"
 
@@ -230,25 +235,63 @@ def parse_augment(spec: str, views: int | None = None) -> Augmentation:
             raise TransformError(f"--augment {spec}: an empty item between commas")
         product: list[Chain] = [()]
         for part in item.split("+"):
-            product = [chain + choice for chain in product for choice in _choices(part, spec)]
-        chains += product
-    unique: dict[str, View] = {}
-    for chain in chains:
-        view = View(tuple(t for t in chain if t != Symmetry(IDENTITY)))
-        unique.setdefault(view.label, view)
-    every = tuple(unique.values())
+            choices = _choices(part, spec)
+            if len(product) * len(choices) > MAX_VIEWS:
+                raise TransformError(
+                    f"--augment {spec}: {item.strip()} gives more than {MAX_VIEWS:,} views; "
+                    "give a smaller SPEC (d8+colors:N gives 8 x (N+1))"
+                )
+            product = _distinct((chain + c for chain in product for c in choices), spec)
+        chains = _distinct([*chains, *product], spec)
+        if len(chains) > MAX_VIEWS:
+            raise TransformError(
+                f"--augment {spec}: more than {MAX_VIEWS:,} views; give a smaller SPEC"
+            )
+    every = tuple(View(tuple(t for t in chain if t != Symmetry(IDENTITY))) for chain in chains)
     return Augmentation(text, _choose(every, views, text))
 
 
+def _distinct(chains: Iterable[Chain], spec: str) -> list[Chain]:
+    """The chains that show a task differently, each the first written of those that show it
+    alike: `rot90+rot270` is the identity, `d8+d8` is `d8`. Two views that show the same task
+    would ask the same prompt twice and give its answer two votes."""
+    seen: dict[Hashable, Chain] = {}
+    for chain in chains:
+        seen.setdefault(_effect(chain, spec), chain)
+    return list(seen.values())
+
+
+_PROBE = [[0, 1, 2], [3, 4, 5]]
+"""A grid every symmetry of the square moves to a different grid (distinct cells, not square)."""
+
+
+def _effect(chain: Chain, spec: str) -> Hashable:
+    """What a chain does to any task, whatever the order and repetition of its transforms:
+    symmetries, recolourings and train reorders act on different things, so they commute, and
+    each kind composes to one transform (seen by its action on a probe)."""
+    symmetries = [t for t in chain if isinstance(t, Symmetry)]
+    colors = [t for t in chain if isinstance(t, ColorPermutation)]
+    order: list[int] | None = None
+    for transform in chain:
+        if isinstance(transform, ReorderTrain):
+            if order is None:
+                order = list(range(len(transform.order)))
+            if len(transform.order) != len(order):
+                raise TransformError(
+                    f"--augment {spec}: {'+'.join(t.id for t in chain)} reorders "
+                    f"{len(order)} and {len(transform.order)} train pairs, which no task has"
+                )
+            order = [order[i] for i in transform.order]
+    shape = apply_to_grid(_PROBE, symmetries)
+    palette = apply_to_grid([list(range(10))], colors)
+    reorder = None if order is None or order == sorted(order) else tuple(order)
+    return (str(shape), tuple(palette[0]), reorder)
+
+
 def _items(text: str) -> list[str]:
-    """SPEC's comma-separated items; the numbers of `reorder:2,0,1` stay in their item."""
-    items: list[str] = []
-    for piece in text.split(","):
-        if items and piece.strip().isdigit() and ":" in items[-1]:
-            items[-1] += "," + piece.strip()
-        else:
-            items.append(piece)
-    return items
+    """SPEC's comma-separated items; a comma before a digit is inside an item (`reorder:2,0,1`,
+    `reorder:1,0+rot90`), since no item starts with a digit."""
+    return re.split(r",(?!\s*\d)", text)
 
 
 def view_of(ids: Sequence[str]) -> View:
@@ -277,6 +320,13 @@ def _choices(part: str, spec: str) -> list[Chain]:
         raise TransformError(
             f"--augment {spec}: {name} moves a test pair into the train pairs, so its answer "
             "cannot be mapped back; use symmetries, colour permutations or reorder:…"
+        )
+    if isinstance(transform, ReorderTrain) and sorted(transform.order) != list(
+        range(len(transform.order))
+    ):
+        raise TransformError(
+            f"--augment {spec}: {name} is not an order of train pairs (each of 0 to "
+            f"{len(transform.order) - 1} once)"
         )
     if isinstance(transform, ReorderTrain | ColorPermutation | Symmetry):
         return [(transform,)]
@@ -308,3 +358,22 @@ def _choose(every: tuple[View, ...], views: int | None, spec: str) -> tuple[View
     rng = random.Random(f"{AUGMENT_SEED}/{spec}/{views}")
     chosen = sorted(rng.sample(range(1, len(every)), views - 1))
     return (every[0], *(every[i] for i in chosen))
+
+
+def check_tasks(augmentation: Augmentation, tasks: Iterable[Task]) -> None:
+    """Refuse, before a run asks anything, a view that cannot show one of its tasks: a reorder
+    of another number of train pairs than the task has (every other transform shows any task)."""
+    reorders = {
+        len(t.order): view
+        for view in augmentation.views
+        for t in view.transforms
+        if isinstance(t, ReorderTrain)
+    }
+    for task in tasks if reorders else ():
+        for count, view in reorders.items():
+            if count != len(task.train):
+                raise TransformError(
+                    f"--augment {augmentation.spec}: the view {view.label} reorders {count} "
+                    f"train pairs, and task {task.label} has {len(task.train)}; select tasks "
+                    f"with {count} train pairs (--task-ids) or drop the reorder"
+                )

@@ -40,7 +40,7 @@ from arcbench.scoring import matches_answer, score_records
 from arcbench.settings import Settings
 from arcbench.tally import Tally
 from arcbench.tasks import Task
-from arcbench.views import Augmentation, View, parse_augment
+from arcbench.views import Augmentation, View, check_tasks, parse_augment
 
 Item = tuple[int, Any]
 """A view's position in the run's views, and the item of that view's job."""
@@ -60,19 +60,22 @@ def augmented(kind: JobKind) -> JobKind:
         needs_sandbox=kind.needs_sandbox,
         create=lambda context: AugmentedJob(kind, context),
         workload=lambda settings, tasks: kind.workload(settings, tasks).times(
-            len(run_views(settings).views)
+            len(run_views(settings, tasks).views)
         ),
     )
 
 
-def run_views(settings: Settings) -> Augmentation:
-    """The views `--augment SPEC --views K` ask; `TransformError` for a bad SPEC or K."""
+def run_views(settings: Settings, tasks: Sequence[Task]) -> Augmentation:
+    """The views `--augment SPEC --views K` ask of `tasks`; `TransformError` for a bad SPEC or
+    K, or a view that cannot show one of the tasks."""
     if settings.augment is None:
         raise TransformError(
             f"--views {settings.views} needs --augment SPEC (d8, colors:N, d8+colors:N or "
             "transform ids such as rot90,flip_h)"
         )
-    return parse_augment(settings.augment, settings.views)
+    augmentation = parse_augment(settings.augment, settings.views)
+    check_tasks(augmentation, tasks)
+    return augmentation
 
 
 class AugmentedJob:
@@ -81,7 +84,7 @@ class AugmentedJob:
     def __init__(self, kind: JobKind, context: JobContext) -> None:
         self.settings = context.settings
         self.sandbox: ProgramChecker | None = context.sandbox
-        self.spec = run_views(context.settings)
+        self.spec = run_views(context.settings, context.tasks)
         self.views = self.spec.views
         self.tasks = {task.key: task for task in context.tasks}
         self.jobs: list[Job[Any]] = [
