@@ -133,9 +133,12 @@ def test_voting_lifts_the_score_over_the_identity_view(
     table = run_cli("report", str(run)).stdout
     assert run_cli("report", str(run), "--html", "report.html").returncode == 0
     page = Path("report.html").read_text()
-    for row in ("voted", "identity view alone", "best single view (rot90)", "oracle"):
+    rule = "most votes; a tie to the model's own order"
+    assert rule in report["augmentation"]["voting"]
+    for row in ("voted", "identity view alone", "best single view (rot90)", "oracle", rule):
         assert row in table
-        assert row in page
+        assert row in page.replace("&#x27;", "'")
+    assert rule in result.stdout
 
     assert run_cli("report", str(run), "--submission", "sub.json").returncode == 0
     submission = orjson.loads(Path("sub.json").read_bytes())
@@ -316,6 +319,9 @@ def test_codegen_checks_each_view_on_its_own_task_and_wraps_programs_in_the_sand
     assert score["score"] == 1.0
     assert score["oracle"] == 1.0
     assert score["best_view_name"] == "rot180"
+    assert "train accuracy, then votes, then the model's order" in result.stdout
+    report = orjson.loads(run_cli("report", "runs/c", "--json").stdout)
+    assert report["augmentation"]["voting"].startswith("train accuracy, then votes")
 
 
 def test_the_offline_baseline_takes_augment_too(tmp_path: Path, full_isolation: None) -> None:  # noqa: F811

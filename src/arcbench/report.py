@@ -30,6 +30,7 @@ from arcbench.scoring import (
 )
 from arcbench.tasks import Task
 from arcbench.usage import Usage
+from arcbench.voting import voting_rule
 
 EMPTY_GRID = [[0]]
 """What the Kaggle format expects where an attempt produced no grid."""
@@ -130,9 +131,13 @@ class Report:
         if self.views is None:
             return {}
         best_name, best = self.views.best
+        codegen = any(
+            isinstance(r, CodegenRecord) for run in self.runs for r in run.records.values()
+        )
         return {
             "augmentation": {
                 "voted": self.score.score,
+                "voting": voting_rule(codegen),
                 "identity_view": self.views.identity.score,
                 "best_view": {"view": best_name, "score": best.score},
                 "oracle": self.oracle.score,
@@ -174,6 +179,7 @@ def augmentation_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
         ("identity view alone", f"{augmentation['identity_view']:.2%}"),
         (f"best single view ({best['view']})", f"{best['score']:.2%}"),
         ("oracle (any view right)", f"{augmentation['oracle']:.2%}"),
+        ("voting", augmentation["voting"]),
     ]
 
 

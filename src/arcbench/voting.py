@@ -44,6 +44,15 @@ class Voted:
     votes: int
 
 
+TRACES_RULE = "most votes; a tie to the model's own order"
+CODEGEN_RULE = "train accuracy, then votes, then the model's order"
+
+
+def voting_rule(codegen: bool) -> str:
+    """How a run's grids were chosen, in words, for a report to state beside the voted score."""
+    return CODEGEN_RULE if codegen else TRACES_RULE
+
+
 def vote(ballots: Iterable[Ballot], keep: int) -> list[Voted]:
     """The `keep` best grids among the ballots, best first (see the module docstring)."""
     pooled: dict[tuple[tuple[int, ...], ...], list[Ballot]] = {}

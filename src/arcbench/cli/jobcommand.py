@@ -120,6 +120,7 @@ def print_result(result: JobResult, console: Console) -> None:
     from rich.table import Table
 
     from arcbench.manifest import CodegenCounts
+    from arcbench.voting import voting_rule
 
     manifest = result.manifest
     score, counts = manifest.score, manifest.counts
@@ -135,6 +136,7 @@ def print_result(result: JobResult, console: Console) -> None:
         table.add_row("identity view alone", f"{score.identity_view:.2%}")
         table.add_row(f"best single view ({score.best_view_name})", f"{score.best_view or 0:.2%}")
         table.add_row("oracle (any view right)", f"{score.oracle or 0:.2%}")
+        table.add_row("voting", voting_rule(isinstance(counts, CodegenCounts)))
     if counts is not None:
         table.add_row("tasks", str(counts.tasks))
     if isinstance(counts, CodegenCounts):
