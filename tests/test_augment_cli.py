@@ -206,6 +206,42 @@ def test_kill_9_mid_run_then_resume_asks_no_view_twice(fake_server: FakeServer) 
     assert len(manifest["augmentation"]["views"]) == 4
 
 
+def test_ctrl_c_mid_run_and_max_concurrent_work_as_without_augmentation(
+    fake_server: FakeServer,
+) -> None:
+    """Ctrl+C in an augmented run: every request sent finishes and is written, run.json says
+    interrupted, exit 130; the resume asks the rest once. `--max-concurrent 3` is what the server
+    sees, across views, before and after."""
+    fake_server.latency = 0.2
+    args: tuple[str, ...] = ("-d", "arc-agi-1/training", "--max-tasks", "5", "-j", "3")
+    args += ("--augment", "d8", "--views", "4", "--run-name", "int")
+    planned = 5 * 4 * 2
+    proc = _start(fake_server, *args)
+    wait_for_lines(Path("runs/int/results.jsonl"), 6, timeout=120)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert _manifest(Path("runs/int"))["status"] == "interrupted"
+    before = _records(Path("runs/int"))
+    assert len(before) == len(fake_server.chat_requests)  # nothing sent was lost
+    assert 6 <= len(before) < planned
+    assert fake_server.peak_in_flight == 3
+
+    fake_server.peak_in_flight = 0
+    resumed = run_cli("traces", "--model", "LOCAL_0", "--base-url", fake_server.url, *args)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{planned - len(before)} of {planned} attempts to go" in resumed.stderr
+    assert len(fake_server.chat_requests) == planned  # nothing asked twice
+    assert fake_server.peak_in_flight == 3
+    after = _records(Path("runs/int"))
+    assert len({r["record_id"] for r in after}) == len(after) == planned
+    assert Counter("+".join(r["view"]) for r in after) == dict.fromkeys(
+        parse_augment("d8", 4).labels, 5 * 2
+    )
+    assert _manifest(Path("runs/int"))["status"] == "completed"
+
+
 def test_a_run_resumes_only_with_the_same_augmentation(
     fake_server: FakeServer, tmp_path: Path
 ) -> None:

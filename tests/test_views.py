@@ -12,7 +12,13 @@ from hypothesis import strategies as st
 from arcbench.errors import TransformError
 from arcbench.sandbox import SyncSandbox
 from arcbench.tasks import MAX_SIDE, Pair, Task, TestPair
-from arcbench.transforms import SYMMETRIES, ColorPermutation, Symmetry
+from arcbench.transforms import (
+    SYMMETRIES,
+    ColorPermutation,
+    ReorderTrain,
+    Symmetry,
+    apply_to_grid,
+)
 from arcbench.views import View, parse_augment, view_of
 from sandboxing import full_isolation  # noqa: F401  (a fixture)
 
@@ -180,11 +186,21 @@ def test_a_record_names_its_view_by_transform_ids() -> None:
 # -- mapping back ----------------------------------------------------------------------------
 
 
-@given(tasks(), views)
-def test_the_answer_to_a_view_maps_back_to_the_tasks_own_answer(task: Task, view: View) -> None:
+@given(tasks(), views, st.data())
+def test_the_answer_to_a_view_maps_back_to_the_tasks_own_answer(
+    task: Task, view: View, data: st.DataObject
+) -> None:
     """A model right on the view answers the view's test output; mapped back, that is the
-    original frame's answer, for every test input."""
+    original frame's answer, for every test input (a train reorder anywhere in the chain)."""
+    order = data.draw(st.permutations(range(len(task.train))))
+    at = data.draw(st.integers(0, len(view.transforms)))
+    view = View((*view.transforms[:at], ReorderTrain(tuple(order)), *view.transforms[at:]))
     shown = view.apply(task)
+    assert shown.train == [
+        Pair(input=apply_to_grid(p.input, chain), output=apply_to_grid(p.output, chain))
+        for chain in [view.transforms]
+        for p in (task.train[i] for i in order)
+    ]
     for original, asked in zip(task.test, shown.test, strict=True):
         assert asked.output is not None
         assert view.map_back(asked.output) == original.output
