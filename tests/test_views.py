@@ -126,6 +126,7 @@ def test_views_keeps_the_identity_and_draws_the_rest_the_same_way_every_time() -
         ("swap:0,0", None, "cannot be mapped back"),
         ("d8,,rot90", None, "an empty item"),
         ("", None, "give d8, colors:N"),
+        ("rot90\nflip_h", None, "--augment 'rot90\\nflip_h': a line break"),
         ("colors:1000+colors:1000", None, "gives more than 10,000 views"),
         ("reorder:0,0", None, "reorder:0,0 is not an order of train pairs"),
         ("reorder:1,0+reorder:2,0,1", None, "reorders 2 and 3 train pairs, which no task has"),

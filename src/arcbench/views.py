@@ -229,6 +229,11 @@ def parse_augment(spec: str, views: int | None = None) -> Augmentation:
     text = spec.strip()
     if not text:
         raise TransformError("--augment: give d8, colors:N, d8+colors:N or transform ids")
+    if not text.isprintable():
+        raise TransformError(
+            f"--augment {text!r}: a line break or control character; give d8, colors:N, "
+            "d8+colors:N or transform ids on one line"
+        )
     chains: list[Chain] = [()]
     for item in _items(text):
         if not item.strip():
