@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from arcbench.cli.progress import ProgressReporter
-    from arcbench.jobs import JobRequest, JobResult, RunPlan
+    from arcbench.jobs import JobRequest, JobResult
 
 
 def run_job_command(
@@ -66,8 +66,7 @@ def execute(request: JobRequest) -> None:
     from arcbench.interrupts import INTERRUPTS
     from arcbench.jobs import plan_run
 
-    reporter = ProgressReporter()
-    print_plan(plan_run(request), reporter.console)
+    reporter = ProgressReporter(plan=plan_run(request))
     try:
         result = asyncio.run(_run(request, reporter))
     finally:
@@ -90,28 +89,6 @@ async def _run(request: JobRequest, reporter: ProgressReporter) -> JobResult:
             sandbox=collaborators.sandbox,
             reporter=reporter,
         )
-
-
-def print_plan(plan: RunPlan, console: Console) -> None:
-    """What the run will ask, before it starts (on stderr, with the progress)."""
-    inputs = f"{_count(plan.tasks, 'task')}, {_count(plan.test_inputs, 'test input')}"
-    if plan.offline:
-        asks = ": no requests (offline)"
-    elif plan.most_requests != plan.requests:
-        asks = f", {_count(plan.attempts, 'attempt')} each: {plan.requests:,} to "
-        asks += f"{_count(plan.most_requests, 'request')} (repair rounds)"
-    else:
-        asks = f", {_count(plan.attempts, 'attempt')} each: {_count(plan.requests, 'request')}"
-    console.print(f"plan: {inputs}{asks}")
-    if plan.augment is not None:
-        console.print(
-            f"  --augment {plan.augment}: {plan.views} views of every task, "
-            f"{plan.views}x the requests and programs of one"
-        )
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number:,} {noun}" + ("" if number == 1 else "s")
 
 
 def print_result(result: JobResult, console: Console) -> None:

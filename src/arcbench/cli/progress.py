@@ -18,6 +18,7 @@ from rich.progress import (
 
 if TYPE_CHECKING:
     from arcbench.client import RetryEvent
+    from arcbench.jobs import RunPlan
     from arcbench.records import RecordBase
     from arcbench.rundir import RunDirectory
     from arcbench.tally import Tally
@@ -36,8 +37,9 @@ def _tokens(count: int) -> str:
 class ProgressReporter:
     """Draws a job's progress on stderr; implements the library's `JobReporter` protocol."""
 
-    def __init__(self, console: Console | None = None) -> None:
+    def __init__(self, console: Console | None = None, plan: RunPlan | None = None) -> None:
         self.console = console or Console(stderr=True, highlight=False)
+        self._plan = plan
         self._progress: Progress | None = None
         self._task: TaskID | None = None
         self._total: int | None = 0
@@ -54,6 +56,8 @@ class ProgressReporter:
         self._total = total
         self._done = 0 if total is None or remaining is None else total - remaining
         self._started = time.monotonic()
+        if self._plan is not None:
+            print_plan(self._plan, self.console)
         verb = "resuming" if run.resumed else "starting"
         todo = "" if total is None else f" ({remaining} of {total} attempts to go)"
         self.console.print(f"{verb} run {run.path}{todo}")
@@ -129,3 +133,25 @@ class ProgressReporter:
             return ""
         left = (self._total - self._done) / (self._session_done / elapsed)
         return f"· ETA {int(left // 60)}m{int(left % 60):02d}s"
+
+
+def print_plan(plan: RunPlan, console: Console) -> None:
+    """What the run will ask, before it starts (on stderr, with the progress)."""
+    inputs = f"{_count(plan.tasks, 'task')}, {_count(plan.test_inputs, 'test input')}"
+    if plan.offline:
+        asks = ": no requests (offline)"
+    elif plan.most_requests != plan.requests:
+        asks = f", {_count(plan.attempts, 'attempt')} each: {plan.requests:,} to "
+        asks += f"{_count(plan.most_requests, 'request')} (repair rounds)"
+    else:
+        asks = f", {_count(plan.attempts, 'attempt')} each: {_count(plan.requests, 'request')}"
+    console.print(f"plan: {inputs}{asks}")
+    if plan.augment is not None:
+        console.print(
+            f"  --augment {plan.augment}: {plan.views} views of every task, "
+            f"{plan.views}x the requests and programs of one"
+        )
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}" + ("" if number == 1 else "s")
