@@ -90,24 +90,31 @@ def entries_of_document(path: Path, document: list[Any]) -> list[ImportedEntry]:
     return entries
 
 
+def traces_document(tasks: Iterable[tuple[str, list[dict[str, Any]]]]) -> Iterator[bytes]:
+    """`TraceStore.export()`'s tasks as a `traces_store.json` document (two-space indented, as
+    the original app wrote it), in pieces, one task at a time."""
+    first = True
+    for task_id, traces in tasks:
+        # One task's `{"id": [...]}` indented as inside the whole object, braces cut off:
+        # the pieces joined equal the whole document dumped at once.
+        piece = orjson.dumps({task_id: traces}, option=orjson.OPT_INDENT_2)[2:-2]
+        yield (b"{\n" if first else b",\n") + piece
+        first = False
+    yield b"{}" if first else b"\n}"
+
+
 def export_traces(store: TraceStore, path: Path) -> int:
-    """Write every trace as a `traces_store.json` (two-space indented, as the original app
-    wrote it), atomically; returns how many traces it holds."""
+    """Write every trace as a `traces_store.json` (see `traces_document`), atomically; returns
+    how many traces it holds."""
     count = 0
 
-    def chunks() -> Iterator[bytes]:
+    def counted() -> Iterator[tuple[str, list[dict[str, Any]]]]:
         nonlocal count
-        first = True
         for task_id, traces in store.export():
             count += len(traces)
-            # One task's `{"id": [...]}` indented as inside the whole object, braces cut off:
-            # the pieces joined equal the whole document dumped at once.
-            piece = orjson.dumps({task_id: traces}, option=orjson.OPT_INDENT_2)[2:-2]
-            yield (b"{\n" if first else b",\n") + piece
-            first = False
-        yield b"{}" if first else b"\n}"
+            yield task_id, traces
 
-    write_export(path, chunks())
+    write_export(path, traces_document(counted()))
     return count
 
 

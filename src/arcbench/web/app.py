@@ -30,10 +30,10 @@ from arcbench.errors import (
     VariationNotFoundError,
 )
 from arcbench.store import DEFAULT_TIMEOUT_S, Store
-from arcbench.web.deps import Variations, WebContext
+from arcbench.web.deps import Traces, Variations, WebContext
 from arcbench.web.guard import Guard, GuardRules
 from arcbench.web.live import ChangeFeed
-from arcbench.web.routes import events, session, tasks, variations
+from arcbench.web.routes import events, session, tasks, traces, variations
 from arcbench.web.session import SessionSigner
 
 _STATUS: list[tuple[type[ArcbenchError], int]] = [
@@ -80,16 +80,18 @@ def create_app(config: AppConfig) -> FastAPI:
     )
     store = Store(config.store, timeout=config.store_timeout)
     variation_store = Variations(store)
-    topics = {"variations": variation_store.counter}
+    trace_store = Traces(store)
+    topics = {"variations": variation_store.counter, "traces": trace_store.counter}
     app.state.context = WebContext(
         catalog=TaskCatalog(extra_specs=config.extra_datasets),
         default_dataset=config.default_dataset,
         variations=variation_store,
+        traces=trace_store,
         signer=SessionSigner(config.session_key),
         admin_token=config.admin_token,
     )
     app.state.feed = ChangeFeed(topics)
-    for module in (tasks, variations, session, events):
+    for module in (tasks, variations, traces, session, events):
         app.include_router(module.router)
     app.add_exception_handler(ArcbenchError, _library_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)

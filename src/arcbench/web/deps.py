@@ -1,8 +1,8 @@
-"""What the API's handlers depend on: the store, the task catalogue and the session.
+"""What the API's handlers depend on: the store, the task catalogue, the runs and the session.
 
-`Variations` is the one place in the web app that knows the store's API, so that a change of
-store touches this module only. Handlers reach everything through `WebContext`, kept on the
-application's state, with the FastAPI dependencies at the bottom of this module.
+`Variations` and `Traces` are the one place in the web app that knows the store's API, so that
+a change of store touches this module only. Handlers reach everything through `WebContext`,
+kept on the application's state, with the FastAPI dependencies at the bottom of this module.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request, status
 
 from arcbench.catalog import IndexedDataset, TaskCatalog, find_version
-from arcbench.store import Store, VariationAdded
+from arcbench.store import Store, Trace, VariationAdded
+from arcbench.store.files import traces_document
 from arcbench.tasks import Task, VariantEntry
 from arcbench.web.session import COOKIE, SessionSigner, User
 
@@ -63,6 +64,43 @@ class Variations:
         return self._store.revision()
 
 
+class Traces:
+    """The trace store as the web app uses it: a task version's traces (best first), adding,
+    editing (the author only), deleting (the author or an admin), voting (one vote per user, 0
+    withdraws), export, and the change counter live updates watch. Every call is one
+    transaction of the shared database, so `arcbench merge` running at the same time loses
+    nothing and neither does the app."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store.traces
+
+    def of_task(self, task_id: str, version: int | None) -> list[Trace]:
+        """The traces written for `version` of a task (None: the original), best score first,
+        then oldest first."""
+        return self._store.list_traces(task_id, version)
+
+    def add(self, task_id: str, version: int | None, username: str, text: str) -> Trace:
+        return self._store.add_trace(task_id, username, text, version)
+
+    def edit(self, trace_id: str, username: str, text: str) -> Trace:
+        return self._store.edit_trace(trace_id, username, text)
+
+    def delete(self, trace_id: str, username: str, *, admin: bool) -> None:
+        self._store.delete_trace(trace_id, username, admin=admin)
+
+    def vote(self, trace_id: str, username: str, vote: int) -> Trace:
+        return self._store.vote(trace_id, username, vote)
+
+    def export(self) -> bytes:
+        """Every trace as `traces_store.json`, the bytes `arcbench store export` writes, from
+        one snapshot of the store (read on one thread: a snapshot is a thread's transaction)."""
+        return b"".join(traces_document(self._store.export()))
+
+    def counter(self) -> int:
+        """A number that moves whenever a trace or a vote changes, in any process."""
+        return self._store.revision()
+
+
 @dataclass(frozen=True)
 class WebContext:
     """Everything the handlers share, built once per app."""
@@ -70,6 +108,7 @@ class WebContext:
     catalog: TaskCatalog
     default_dataset: str
     variations: Variations
+    traces: Traces
     signer: SessionSigner
     admin_token: str | None
 

@@ -8,11 +8,13 @@ any handler runs. Test outputs have no field in any task response: only `AnswerO
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from fastapi import Response
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from arcbench.store import Trace
 from arcbench.tasks import Grid, Task
 
 MAX_TRANSFORMS = 32
@@ -160,6 +162,104 @@ class VariationIn(_In):
 class VariationSavedOut(BaseModel):
     variation: VersionOut
     added: bool = Field(description="False: an identical variation existed and was signed.")
+
+
+MAX_TRACE_CHARS = 16_000
+"""A person's trace: pages of reasoning, well inside the request size limit however it is
+encoded."""
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _trace_text(text: str) -> str:
+    if not text.strip():
+        raise ValueError("a trace needs some text")
+    if _CONTROL.search(text):
+        raise ValueError("a trace's text may not hold control characters (tabs and newlines may)")
+    return text
+
+
+TraceText = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_TRACE_CHARS), AfterValidator(_trace_text)
+]
+"""What a person writes: any text (shown as text, never as HTML), tabs and newlines included."""
+
+
+class TraceIn(_In):
+    text: TraceText
+    version: Version | None = Field(None, description="The task version; null: the original.")
+
+
+class TraceEditIn(_In):
+    text: TraceText
+
+
+class VoteIn(_In):
+    vote: Annotated[int, Field(strict=True, ge=-1, le=1)] = Field(
+        description="+1 or -1; 0 withdraws your vote."
+    )
+
+
+class TraceSourceOut(BaseModel):
+    """Where a merged model trace came from."""
+
+    run_id: str | None
+    record_id: str
+    model: str | None
+    correct: bool | list[bool | None] | None
+    command: str | None
+
+
+class TraceOut(BaseModel):
+    """A trace as the page shows it to the session's user."""
+
+    trace_id: str
+    task_id: str
+    version: int | None
+    username: str
+    text: str = Field(description="Plain text: show it as text, never as HTML.")
+    score: int
+    votes: int = Field(description="How many people voted.")
+    my_vote: int = Field(description="The session user's vote: 1, -1, or 0 for none.")
+    timestamp: float | str = Field(description="When it was written (Unix seconds).")
+    edited_at: float | None
+    source: TraceSourceOut | None = Field(description="For a merged model trace: its run.")
+    can_edit: bool = Field(description="Whether the session user wrote it.")
+    can_delete: bool = Field(description="Whether the session user wrote it or is an admin.")
+
+    @classmethod
+    def of(cls, trace: Trace, user: str | None, admin: bool) -> TraceOut:
+        mine = user is not None and trace.username == user
+        source = trace.source
+        return cls(
+            trace_id=trace.trace_id,
+            task_id=trace.task_id,
+            version=trace.version,
+            username=trace.username,
+            text=trace.text,
+            score=trace.score,
+            votes=len(trace.voters),
+            my_vote=trace.voters.get(user, 0) if user is not None else 0,
+            timestamp=trace.timestamp,
+            edited_at=trace.edited_at,
+            source=None
+            if source is None
+            else TraceSourceOut(
+                run_id=source.run_id,
+                record_id=source.record_id,
+                model=source.model,
+                correct=source.correct,
+                command=source.command,
+            ),
+            can_edit=mine,
+            can_delete=mine or (admin and user is not None),
+        )
+
+
+class TracesOut(BaseModel):
+    task_id: str
+    version: int | None
+    traces: list[TraceOut] = Field(description="Best score first, then oldest first.")
 
 
 class ErrorOut(BaseModel):

@@ -35,7 +35,7 @@ DatasetParam = Annotated[
     str | None,
     Query(max_length=4096, description="A spec from GET /api/datasets; default: the first."),
 ]
-TaskIdPath = Annotated[str, Path(min_length=1, max_length=100)]
+TaskIdPath = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[^/\\\x00-\x1f\x7f]+$")]
 VersionParam = Annotated[int | None, Query(ge=1, description="Version; omitted: the original.")]
 TransformsParam = Annotated[
     str,
