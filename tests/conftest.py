@@ -124,3 +124,7 @@ def fake_server() -> Iterator[FakeServer]:
     """
     with FakeServer() as server:
         yield server
+
+
+# The browser tests' fixtures, for every test module (imported last: `browsing` uses `cli_env`).
+from browsing import app, browser, watched  # noqa: E402, F401

@@ -60,4 +60,13 @@ export const api = {
     request("POST", "/api/variations", { body: { task_id: taskId, dataset, version, transforms } }),
   deleteVariation: (taskId, version) =>
     request("DELETE", `/api/variations/${encodeURIComponent(taskId)}/${version}`),
+  traces: (taskId, version) =>
+    request("GET", `/api/traces/${encodeURIComponent(taskId)}`, { params: { version } }),
+  addTrace: (taskId, version, text) =>
+    request("POST", `/api/traces/${encodeURIComponent(taskId)}`, { body: { text, version } }),
+  editTrace: (traceId, text) =>
+    request("PATCH", `/api/traces/${encodeURIComponent(traceId)}`, { body: { text } }),
+  deleteTrace: (traceId) => request("DELETE", `/api/traces/${encodeURIComponent(traceId)}`),
+  vote: (traceId, vote) =>
+    request("POST", `/api/traces/${encodeURIComponent(traceId)}/vote`, { body: { vote } }),
 };

@@ -6,8 +6,10 @@ import { $, toast, typing } from "./dom.js";
 import { subscribe } from "./live.js";
 import { createSession } from "./session.js";
 import { createSolver } from "./solve.js";
+import { createTabs } from "./tabs.js";
 import { createTaskList } from "./tasklist.js";
 import { renderTrain } from "./taskview.js";
+import { createTracesPanel } from "./traces.js";
 import { createTransformPanel } from "./transforms.js";
 import { renderVersions } from "./versions.js";
 
@@ -28,7 +30,15 @@ const view = () => ({
   taskId: state.taskId, dataset: state.dataset, version: state.version, transforms: state.transforms,
 });
 
-const session = createSession({ onChange: () => showVersions() });
+const session = createSession({
+  onChange: () => { showVersions(); traces.refresh().catch(failed); },
+});
+const traces = createTracesPanel({
+  session,
+  runName: () => null,
+  onCount: (count) => { $("#traces-count").textContent = count ? String(count) : ""; },
+});
+createTabs();
 const solver = createSolver({ view, onNumbers: (on) => { state.numbers = on; showTrain(); } });
 const tasks = createTaskList({
   onDataset: (spec) => openDataset(spec).catch(failed),
@@ -91,6 +101,7 @@ async function openTask(taskId, version, transforms, { keepTest = false, testInd
   panel.show(task);
   panel.reset(transforms);
   showVersions();
+  if (newTask) traces.show(taskId, version).catch(failed);
   requestAnimationFrame(() => setTimeout(() => {
     if (ticket !== state.ticket) return;
     performance.measure("task-switch", "task-switch-start");
@@ -246,6 +257,7 @@ async function start() {
   tasks.setDatasets(datasets.datasets, spec);
   await openDataset(spec, wanted);
   subscribe("variations", () => refreshVersions().catch(failed));
+  subscribe("traces", () => traces.refresh().catch(failed));
 }
 
 start().catch(failed);
