@@ -10,15 +10,29 @@ from typing import Any
 import orjson
 import pytest
 
-from arcbench.resultstail import ResultsTail
+from arcbench.resultstail import Appended, ResultsTail, Span
 
 
 def line(n: int, **extra: Any) -> bytes:
     return orjson.dumps({"n": n, **extra}) + b"\n"
 
 
-def numbers(tail: ResultsTail[dict[str, Any]]) -> list[int]:
-    return [record["n"] for record, _ in tail.records]
+class Kept:
+    """What a viewer keeps of a file: every record read, in order."""
+
+    def __init__(self, tail: ResultsTail[dict[str, Any]]) -> None:
+        self.tail = tail
+        self.records: list[tuple[dict[str, Any], Span]] = []
+
+    def refresh(self) -> Appended[dict[str, Any]]:
+        appended = self.tail.refresh()
+        if appended.restarted:
+            self.records = []
+        self.records += appended.records
+        return appended
+
+    def numbers(self) -> list[int]:
+        return [record["n"] for record, _ in self.records]
 
 
 def keep(value: dict[str, Any]) -> dict[str, Any]:
@@ -28,39 +42,41 @@ def keep(value: dict[str, Any]) -> dict[str, Any]:
 def test_only_what_was_appended_is_read(tmp_path: Path) -> None:
     path = tmp_path / "results.jsonl"
     path.write_bytes(line(1) + line(2))
-    tail = ResultsTail(path, keep)
-    assert tail.refresh() is None  # the first read is a read from the start
-    assert numbers(tail) == [1, 2]
-    assert tail.refresh() == []
+    tail = Kept(ResultsTail(path, keep))
+    assert tail.refresh().restarted  # the first read is a read from the start
+    assert tail.numbers() == [1, 2]
+    assert tail.refresh() == Appended([], False)
+    assert not tail.tail.changed()
     with path.open("ab") as handle:
         handle.write(line(3))
+    assert tail.tail.changed()
     added = tail.refresh()
-    assert added is not None
-    assert [record["n"] for record, _ in added] == [3]
-    assert numbers(tail) == [1, 2, 3]
+    assert not added.restarted
+    assert [record["n"] for record, _ in added.records] == [3]
+    assert tail.numbers() == [1, 2, 3]
 
 
 def test_a_line_being_written_waits_until_it_ends(tmp_path: Path) -> None:
     path = tmp_path / "results.jsonl"
     whole = line(2, text="x" * 100)
     path.write_bytes(line(1) + whole[:40])
-    tail = ResultsTail(path, keep)
+    tail = Kept(ResultsTail(path, keep))
     tail.refresh()
-    assert numbers(tail) == [1]
-    assert tail.skipped.count == 0
+    assert tail.numbers() == [1]
+    assert tail.tail.skipped.count == 0
     with path.open("ab") as handle:
         handle.write(whole[40:])
     tail.refresh()
-    assert numbers(tail) == [1, 2]
+    assert tail.numbers() == [1, 2]
 
 
 def test_spans_read_each_line_again(tmp_path: Path) -> None:
     path = tmp_path / "results.jsonl"
     lines = [line(n, text="é" * n) for n in range(5)]
     path.write_bytes(b"".join(lines))
-    tail = ResultsTail(path, keep)
+    tail = Kept(ResultsTail(path, keep))
     tail.refresh()
-    assert [tail.read_line(span) + b"\n" for _, span in tail.records] == lines
+    assert [tail.tail.read_line(span) + b"\n" for _, span in tail.records] == lines
 
 
 @pytest.mark.parametrize(
@@ -83,58 +99,58 @@ def test_hostile_lines_are_skipped_and_counted(tmp_path: Path, bad: bytes, why: 
             raise ValueError("n is missing")
         return value
 
-    tail = ResultsTail(path, parse)
+    tail = Kept(ResultsTail(path, parse))
     tail.refresh()
-    assert numbers(tail) == [1, 2]
-    assert tail.skipped.count == 1
-    assert tail.skipped.first is not None
-    assert tail.skipped.first.startswith("line 2: ")
-    assert why in tail.skipped.first
+    assert tail.numbers() == [1, 2]
+    assert tail.tail.skipped.count == 1
+    assert tail.tail.skipped.first is not None
+    assert tail.tail.skipped.first.startswith("line 2: ")
+    assert why in tail.tail.skipped.first
     for record, span in tail.records:
-        assert orjson.loads(tail.read_line(span)) == record
+        assert orjson.loads(tail.tail.read_line(span)) == record
 
 
 def test_a_huge_line_is_skipped_without_holding_it(tmp_path: Path) -> None:
     path = tmp_path / "results.jsonl"
     huge = line(2, text="x" * 5_000_000)
     path.write_bytes(line(1) + huge + line(3))
-    tail = ResultsTail(path, keep, max_line=1_000_000)
+    tail = Kept(ResultsTail(path, keep, max_line=1_000_000))
     tail.refresh()
-    assert numbers(tail) == [1, 3]
-    assert tail.skipped.first == "line 2: longer than 1000000 bytes"
-    assert orjson.loads(tail.read_line(tail.records[1][1])) == {"n": 3}
+    assert tail.numbers() == [1, 3]
+    assert tail.tail.skipped.first == "line 2: longer than 1000000 bytes"
+    assert orjson.loads(tail.tail.read_line(tail.records[1][1])) == {"n": 3}
 
 
 def test_a_huge_line_still_being_written_is_skipped_once_it_ends(tmp_path: Path) -> None:
     path = tmp_path / "results.jsonl"
     huge = line(2, text="y" * 3_000_000)
     path.write_bytes(line(1) + huge[:2_500_000])
-    tail = ResultsTail(path, keep, max_line=1_000_000)
+    tail = Kept(ResultsTail(path, keep, max_line=1_000_000))
     tail.refresh()
-    assert (numbers(tail), tail.skipped.count) == ([1], 0)
+    assert (tail.numbers(), tail.tail.skipped.count) == ([1], 0)
     with path.open("ab") as handle:
         handle.write(huge[2_500_000:] + line(3))
     tail.refresh()
-    assert numbers(tail) == [1, 3]
-    assert tail.skipped.count == 1
+    assert tail.numbers() == [1, 3]
+    assert tail.tail.skipped.count == 1
 
 
 def test_a_replaced_or_shortened_file_is_read_afresh(tmp_path: Path) -> None:
     path = tmp_path / "results.jsonl"
     path.write_bytes(line(1) + line(2) + line(3))
-    tail = ResultsTail(path, keep)
+    tail = Kept(ResultsTail(path, keep))
     tail.refresh()
     path.write_bytes(line(7))  # shorter: truncated and rewritten
-    assert tail.refresh() is None
-    assert numbers(tail) == [7]
+    assert tail.refresh().restarted
+    assert tail.numbers() == [7]
     replacement = tmp_path / "new.jsonl"
     replacement.write_bytes(line(8) + line(9))
     os.replace(replacement, path)  # same size class, another file
-    assert tail.refresh() is None
-    assert numbers(tail) == [8, 9]
+    assert tail.refresh().restarted
+    assert tail.numbers() == [8, 9]
     path.unlink()
-    assert tail.refresh() is None
-    assert numbers(tail) == []
+    assert tail.refresh().restarted
+    assert tail.numbers() == []
 
 
 def test_a_symlinked_results_file_is_not_followed(tmp_path: Path) -> None:

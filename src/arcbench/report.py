@@ -338,24 +338,21 @@ def load_run_tasks(runs: Sequence[RunData]) -> tuple[dict[TaskKey, Task], list[s
     A dataset that cannot be loaded any more, or whose tasks changed since the run (its content
     hash differs), is left out with a note rather than shown against the wrong grids.
     """
-    from arcbench.datasets import Dataset, load_dataset
+    from arcbench.datasets import load_dataset
+    from arcbench.runview import tasks_of_run
 
     found: dict[TaskKey, Task] = {}
     notes: list[str] = []
     for run in runs:
         if run.manifest is None:
             continue
-        declared = run.manifest.dataset
-        spec, labels = declared.spec, declared.task_ids
         try:
-            dataset = load_dataset(str(spec), skip_invalid=True)
+            dataset = load_dataset(run.manifest.dataset.spec, skip_invalid=True)
         except ArcbenchError as exc:
             notes.append(f"{run.path}: grids not shown ({exc})")
             continue
-        wanted = set(labels)
-        tasks = [task for task in dataset.tasks if task.label in wanted]
-        if Dataset(spec, tasks).content_hash() != declared.content_hash:
-            notes.append(f"{run.path}: grids not shown ({spec} changed since the run)")
-            continue
-        found.update({task.key: task for task in tasks})
+        tasks, note = tasks_of_run(run.manifest, dataset.tasks)
+        if note is not None:
+            notes.append(f"{run.path}: {note}")
+        found.update(tasks)
     return found, notes

@@ -51,35 +51,44 @@ class Skipped:
             self.first = f"line {line_number}: {why}"
 
 
+@dataclass(frozen=True)
+class Appended(Generic[T]):
+    """What one look found: the records of lines added since the last, each with its span, and
+    whether the file was read afresh from its start (what was known of it is void)."""
+
+    records: list[tuple[T, Span]]
+    restarted: bool
+
+
 @dataclass
 class ResultsTail(Generic[T]):
-    """What a results file held when last read: its records in order, with their spans.
+    """Where reading a results file stopped, and what was skipped on the way.
 
     `parse` turns one decoded JSON object into a record (or raises `ValueError`, which
-    pydantic's `ValidationError` is, to have the line skipped); `max_line` caps a line's size.
+    pydantic's `ValidationError` is, to have the line skipped); `max_line` caps a line's size;
+    `opener` opens the file (by default `path`, refusing a symlink; a caller that must not leave
+    a directory passes its own). The caller keeps what it needs of the records.
     """
 
     path: Path
     parse: Callable[[dict[str, Any]], T]
     max_line: int = MAX_LINE_BYTES
-    records: list[tuple[T, Span]] = field(default_factory=list)
+    opener: Callable[[], BinaryIO] | None = None
     skipped: Skipped = field(default_factory=Skipped)
     _identity: tuple[int, int] | None = None
     _seen: tuple[int, int] | None = None
     _offset: int = 0
     _lines: int = 0
 
-    def refresh(self) -> list[tuple[T, Span]] | None:
-        """Read what was appended since the last call. Returns the new records, or None when
-        the file was replaced or cut short and `records` now holds it read afresh from the
-        start. A missing file is an empty one."""
+    def refresh(self) -> Appended[T]:
+        """Read what was appended since the last call (the whole file on the first call, or
+        when it was replaced or cut short). A missing file is an empty one."""
         try:
-            handle = _open(self.path)
+            handle = self._open()
         except FileNotFoundError:
-            if not self._offset:
-                return []
+            restarted = self._identity is not None
             self._restart()
-            return None
+            return Appended([], restarted)
         with handle:
             stat = os.fstat(handle.fileno())
             identity = (stat.st_dev, stat.st_ino)
@@ -89,21 +98,33 @@ class ResultsTail(Generic[T]):
                 self._restart()
                 self._identity = identity
             elif seen == self._seen:
-                return []
+                return Appended([], False)
             self._seen = seen
             handle.seek(self._offset)
-            added = list(self._read(handle))
-        self.records.extend(added)
-        return None if restarted else added
+            return Appended(list(self._read(handle)), restarted)
+
+    def changed(self) -> bool:
+        """Whether the file looks different from when it was last read (size, time, identity):
+        a cheap test, no reading."""
+        try:
+            stat = os.stat(self.path, follow_symlinks=False)
+        except OSError:
+            return self._identity is not None
+        return (stat.st_dev, stat.st_ino) != self._identity or (
+            stat.st_size,
+            stat.st_mtime_ns,
+        ) != self._seen
 
     def read_line(self, span: Span) -> bytes:
         """The bytes of one record's line, read again (for the text a record keeps on disk)."""
-        with _open(self.path) as handle:
+        with self._open() as handle:
             handle.seek(span.offset)
             return handle.read(span.length)
 
+    def _open(self) -> BinaryIO:
+        return self.opener() if self.opener is not None else open_plain(self.path)
+
     def _restart(self) -> None:
-        self.records = []
         self.skipped = Skipped()
         self._identity = None
         self._seen = None
@@ -157,9 +178,8 @@ class ResultsTail(Generic[T]):
         return record, Span(offset, len(line))
 
 
-def _open(path: Path) -> BinaryIO:
-    """`path` opened for reading, refusing a symlink in its last component (the caller checks
-    the directories above it)."""
+def open_plain(path: Path) -> BinaryIO:
+    """`path` opened for reading, refusing a symlink in its last component."""
     return os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC), "rb")
 
 
