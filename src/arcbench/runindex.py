@@ -389,8 +389,11 @@ class RunState:
         ids |= {s.record_id for s in self.by_task.get(key, {}).values() if s.test_index is not None}
         return ids
 
-    def panel(self, key: TaskKey) -> list[dict[str, Any]]:
-        """The task's attempts as the attempts panel lists them (predictions pre-serialised)."""
+    def panel(
+        self, key: TaskKey, answers: Callable[[bytes], Any] = orjson.Fragment
+    ) -> list[dict[str, Any]]:
+        """The task's attempts as the attempts panel lists them; `answers` receives each
+        attempt's answers as JSON (by default they go out as they are)."""
         with self.lock:
             stubs = list(self.by_task.get(key, {}).values())
             if not stubs:
@@ -408,7 +411,7 @@ class RunState:
                 "outcome": stub.outcome,
                 "submitted": stub.record_id in submitted,
                 "final": stub.record_id in finals,
-                "answers": orjson.Fragment(stub.answers),
+                "answers": answers(stub.answers),
             }
             for stub in sorted(stubs, key=lambda s: (s.test_index or 0, s.attempt, s.round))
         ]
@@ -520,10 +523,12 @@ class RunsIndex:
             state.refresh()
         return found
 
-    def attempts(self, key: TaskKey) -> Iterable[tuple[RunState, list[dict[str, Any]]]]:
+    def attempts(
+        self, key: TaskKey, answers: Callable[[bytes], Any] = orjson.Fragment
+    ) -> Iterable[tuple[RunState, list[dict[str, Any]]]]:
         """Every run's attempts at task `key`, runs by name (runs without one left out)."""
         for state in self.runs():
-            listed = state.panel(key)
+            listed = state.panel(key, answers)
             if listed:
                 yield state, listed
 

@@ -312,6 +312,27 @@ def apply_to_grid(grid: Grid, transforms: Iterable[Transform]) -> Grid:
     return out
 
 
+def test_positions(transforms: Iterable[Transform], tests: int) -> dict[int, int]:
+    """Where each of a task's `tests` test inputs is after the chain: `{before: after}`. A test
+    input that a swap moved into the train pairs has no place; one a later swap brings back
+    has its new one."""
+    test_origin: dict[int, tuple[str, int]] = {j: ("test", j) for j in range(tests)}
+    train_origin: dict[int, tuple[str, int]] = {}
+    for transform in transforms:
+        if isinstance(transform, ReorderTrain):
+            before = train_origin
+            train_origin = {
+                new: before.get(old, ("train", old)) for new, old in enumerate(transform.order)
+            }
+        elif isinstance(transform, SwapPair):
+            i, j = transform.train_index, transform.test_index
+            test_origin[j], train_origin[i] = (
+                train_origin.get(i, ("train", i)),
+                test_origin.get(j, ("test", j)),
+            )
+    return {origin[1]: after for after, origin in test_origin.items() if origin[0] == "test"}
+
+
 def invert(transforms: Sequence[Transform]) -> list[Transform]:
     """The chain that undoes `transforms`: the inverses in reverse order."""
     return [transform.inverse() for transform in reversed(transforms)]

@@ -21,6 +21,8 @@ from arcbench.errors import (
     ArcbenchError,
     DataError,
     DatasetNotFoundError,
+    ResultsFileError,
+    RunError,
     StoreError,
     StoreLockedError,
     StorePermissionError,
@@ -30,10 +32,10 @@ from arcbench.errors import (
     VariationNotFoundError,
 )
 from arcbench.store import DEFAULT_TIMEOUT_S, Store
-from arcbench.web.deps import Traces, Variations, WebContext
+from arcbench.web.deps import Runs, Traces, Variations, WebContext
 from arcbench.web.guard import Guard, GuardRules
 from arcbench.web.live import ChangeFeed
-from arcbench.web.routes import events, session, tasks, traces, variations
+from arcbench.web.routes import events, runs, session, tasks, traces, variations
 from arcbench.web.session import SessionSigner
 
 _STATUS: list[tuple[type[ArcbenchError], int]] = [
@@ -46,6 +48,8 @@ _STATUS: list[tuple[type[ArcbenchError], int]] = [
     (StorePermissionError, 403),
     (StoreLockedError, 503),
     (StoreError, 409),
+    (RunError, 409),
+    (ResultsFileError, 409),
     (DataError, 500),
 ]
 """The HTTP status of each library error, most specific first; any other is a 400."""
@@ -81,17 +85,24 @@ def create_app(config: AppConfig) -> FastAPI:
     store = Store(config.store, timeout=config.store_timeout)
     variation_store = Variations(store)
     trace_store = Traces(store)
-    topics = {"variations": variation_store.counter, "traces": trace_store.counter}
+    catalog = TaskCatalog(extra_specs=config.extra_datasets)
+    run_index = Runs(config.runs_dir, catalog, config.store, config.store_timeout)
+    topics = {
+        "variations": variation_store.counter,
+        "traces": trace_store.counter,
+        "runs": run_index.counter,
+    }
     app.state.context = WebContext(
-        catalog=TaskCatalog(extra_specs=config.extra_datasets),
+        catalog=catalog,
         default_dataset=config.default_dataset,
         variations=variation_store,
         traces=trace_store,
+        runs=run_index,
         signer=SessionSigner(config.session_key),
         admin_token=config.admin_token,
     )
     app.state.feed = ChangeFeed(topics)
-    for module in (tasks, variations, traces, session, events):
+    for module in (tasks, variations, traces, runs, session, events):
         app.include_router(module.router)
     app.add_exception_handler(ArcbenchError, _library_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)

@@ -7,13 +7,23 @@ kept on the application's state, with the FastAPI dependencies at the bottom of 
 
 from __future__ import annotations
 
+import stat
 import threading
+import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
 
 from arcbench.catalog import IndexedDataset, TaskCatalog, find_version
+from arcbench.errors import ArcbenchError, RunError
+from arcbench.manifest import RunManifest
+from arcbench.merge import MergeReport, merge_inputs
+from arcbench.records import TaskKey
+from arcbench.runfiles import MANIFEST_FILE, RESULTS_FILE
+from arcbench.runindex import RunsIndex, RunState
+from arcbench.runview import tasks_of_run
 from arcbench.store import Store, Trace, VariationAdded
 from arcbench.store.files import traces_document
 from arcbench.tasks import Task, VariantEntry
@@ -101,6 +111,90 @@ class Traces:
         return self._store.revision()
 
 
+class Runs:
+    """The run directories under `--runs` as the web app shows them (`RunsIndex`), the grids
+    each was scored on (from the datasets this app offers only), and merging a run's traces into
+    the store with the same merge `arcbench merge` runs."""
+
+    GRIDS_KEPT = 32
+    """Runs whose tasks are kept at hand (each a dict of the run's tasks, shared with the
+    catalogue's)."""
+
+    def __init__(self, root: Path, catalog: TaskCatalog, store: Path, store_timeout: float) -> None:
+        self.index = RunsIndex(root)
+        self._catalog = catalog
+        self._store = store
+        self._store_timeout = store_timeout
+        self._grids: dict[tuple[str, str], tuple[dict[TaskKey, Task], str | None]] = {}
+        self._grids_lock = threading.Lock()
+
+    def grids(self, manifest: RunManifest) -> tuple[dict[TaskKey, Task], str | None]:
+        """The tasks a run was scored on, or none and why: only from a dataset this app
+        offers (a run's manifest never makes the app read a path), and only if it still holds
+        what the run saw."""
+        cache_key = (manifest.run_id, manifest.dataset.content_hash)
+        with self._grids_lock:
+            if cache_key in self._grids:
+                return self._grids[cache_key]
+        spec = self._offered(manifest.dataset.spec)
+        if spec is None:
+            found: tuple[dict[TaskKey, Task], str | None] = (
+                {},
+                f"grids not shown: this app does not offer the run's dataset "
+                f"{manifest.dataset.spec} (start serve-ui with --dataset {manifest.dataset.spec})",
+            )
+        else:
+            try:
+                indexed = self._catalog.dataset(spec)
+            except ArcbenchError as exc:
+                found = ({}, f"grids not shown ({exc})")
+            else:
+                tasks = [task for versions in indexed.versions.values() for task in versions]
+                found = tasks_of_run(manifest, tasks)
+        with self._grids_lock:
+            if len(self._grids) >= self.GRIDS_KEPT:
+                self._grids.pop(next(iter(self._grids)))
+            self._grids[cache_key] = found
+        return found
+
+    def _offered(self, spec: str) -> str | None:
+        """The spec this app offers that names the same dataset as `spec`, if any."""
+        offered = self._catalog.specs
+        if spec in offered:
+            return spec
+        try:
+            wanted = Path(spec).resolve(strict=True)
+        except (OSError, ValueError):
+            return None
+        for candidate in offered:
+            try:
+                if Path(candidate).resolve(strict=True) == wanted:
+                    return candidate
+            except (OSError, ValueError):
+                continue
+        return None
+
+    def merge(self, run: RunState) -> MergeReport:
+        """Merge a run's traces into the store, as `arcbench merge RUN` does. Its files must be
+        regular files inside the run directory (a symlink would take the merge elsewhere)."""
+        for name in (RESULTS_FILE, MANIFEST_FILE):
+            try:
+                found = (run.path / name).lstat()
+            except FileNotFoundError:
+                if name == MANIFEST_FILE:
+                    continue
+                raise RunError(
+                    f"run {run.name} has no {RESULTS_FILE} yet: nothing to merge"
+                ) from None
+            if not stat.S_ISREG(found.st_mode):
+                raise RunError(f"run {run.name}: {name} is not a regular file; not merged")
+        return merge_inputs([run.path], self._store, now=time.time(), timeout=self._store_timeout)
+
+    def counter(self) -> int:
+        """A number that moves whenever a run directory appears, goes or changes."""
+        return self.index.counter()
+
+
 @dataclass(frozen=True)
 class WebContext:
     """Everything the handlers share, built once per app."""
@@ -109,6 +203,7 @@ class WebContext:
     default_dataset: str
     variations: Variations
     traces: Traces
+    runs: Runs
     signer: SessionSigner
     admin_token: str | None
 

@@ -14,6 +14,8 @@ from typing import Annotated, Literal
 from fastapi import Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from arcbench.runindex import RunInfo
+from arcbench.runview import TaskOutcome
 from arcbench.store import Trace
 from arcbench.tasks import Grid, Task
 
@@ -260,6 +262,63 @@ class TracesOut(BaseModel):
     task_id: str
     version: int | None
     traces: list[TraceOut] = Field(description="Best score first, then oldest first.")
+
+
+class RunsOut(BaseModel):
+    runs: list[RunInfo] = Field(description="Every run directory under --runs, by name.")
+
+
+class RunOut(BaseModel):
+    run: RunInfo
+    tasks: list[TaskOutcome] = Field(description="Every task: the run's own, then any other.")
+
+
+class MergeOut(BaseModel):
+    """What merging a run's traces into the store did (`arcbench merge RUN`)."""
+
+    added: int = Field(description="Traces added.")
+    duplicates: int = Field(description="Already in the store (merged before).")
+    errors: int = Field(description="Failed attempts, skipped.")
+    empty: int = Field(description="Attempts without reasoning, skipped.")
+    tasks: int = Field(description="Tasks that got a trace.")
+
+
+class PanelAnswerOut(BaseModel):
+    test_index: int
+    prediction: Grid | None
+    correct: bool | None
+
+
+class PanelAttemptOut(BaseModel):
+    """One attempt of a run at the open task, as the attempts panel lists it."""
+
+    record_id: str
+    attempt: int
+    round: int
+    test_index: int | None = Field(description="traces: the test input; codegen: null (all).")
+    model: str | None
+    outcome: Literal["error", "parse_error", "correct", "answered"]
+    submitted: bool = Field(description="Counts as attempt 1 or 2 of a test output.")
+    final: bool = Field(description="codegen: the last round of its attempt.")
+    answers: list[PanelAnswerOut] = Field(
+        description="Per test input, as the page shows the task (after its transforms)."
+    )
+
+
+class PanelRunOut(BaseModel):
+    name: str
+    run_id: str | None
+    command: str | None
+    model: str | None
+    model_id: str | None
+    status: str | None
+    attempts: list[PanelAttemptOut]
+
+
+class AttemptsOut(BaseModel):
+    task_id: str
+    version: int | None
+    runs: list[PanelRunOut] = Field(description="Runs with an attempt at the task, by name.")
 
 
 class ErrorOut(BaseModel):
