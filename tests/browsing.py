@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from webapp import CHROMIUM, CHROMIUM_ARGS, ServeProcess, write_tasks
-
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page
+
+    from webapp import ServeProcess
 
 Grid = list[list[int]]
 
@@ -36,6 +36,8 @@ REQUIRED = os.environ.get("ARCBENCH_REQUIRE_BROWSER") == "1"
 def browser() -> Iterator[Browser]:
     """Debian's Chromium; the tests skip where it is missing, unless ARCBENCH_REQUIRE_BROWSER=1
     (as `.ci/run` sets), so that CI can never pass them by skipping."""
+    from webapp import CHROMIUM, CHROMIUM_ARGS
+
     if not Path(CHROMIUM).is_file():
         if REQUIRED:
             pytest.fail(f"ARCBENCH_REQUIRE_BROWSER=1 but {CHROMIUM} is missing")
@@ -50,8 +52,13 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def app(tmp_path: Path) -> Iterator[ServeProcess]:
+    """`arcbench serve-ui` on the test tasks, its runs directory `tmp_path / "runs"`."""
+    from webapp import ServeProcess, write_tasks
+
     tasks = write_tasks(tmp_path / "tasks")
-    with ServeProcess("--dataset", str(tasks), cwd=tmp_path) as running:
+    runs = tmp_path / "runs"
+    runs.mkdir(exist_ok=True)
+    with ServeProcess("--dataset", str(tasks), "--runs", str(runs), cwd=tmp_path) as running:
         running.dataset = str(tasks)  # type: ignore[attr-defined]
         yield running
 

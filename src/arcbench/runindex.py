@@ -375,7 +375,7 @@ class RunState:
             finals = self._finals(stub.key)
         record = _full(orjson.loads(line))
         submitted = result is not None and record_id in result.submitted.values()
-        return attempt_view(record, submitted, record_id in finals, with_text=True)
+        return attempt_view(record, submitted, record_id in finals)
 
     def _finals(self, key: TaskKey) -> set[str]:
         """The record ids of each attempt's last round (every traces record is one)."""

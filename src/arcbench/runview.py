@@ -11,7 +11,7 @@ them. That lets a viewer re-score only the tasks a growing run added records to.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -19,7 +19,9 @@ from pydantic import BaseModel, Field
 
 from arcbench.datasets import Dataset
 from arcbench.manifest import RunManifest
-from arcbench.records import CodegenRecord, ProgramResult, TaskKey, TracesRecord
+from arcbench.records import CodegenRecord, ProgramResult, TaskKey, TracesRecord, parse_record
+from arcbench.report import Report
+from arcbench.runfiles import RESULTS_FILE, iter_results
 from arcbench.scoring import (
     SUBMITTED_ATTEMPTS,
     RunScore,
@@ -260,11 +262,12 @@ def task_view(
     *,
     command: str | None,
     note: str | None = None,
-    with_text: bool = True,
+    shown: Mapping[str, Record] | None = None,
 ) -> TaskView:
-    """Task `key` in full from the latest record of each of its attempts (with their text, as
-    read from the results file) and its grids (`task`, or None with a `note` saying why).
-    `with_text=False` leaves out the reasoning, code and replies."""
+    """Task `key` in full from the latest record of each of its attempts and its grids (`task`,
+    or None with a `note` saying why). Every record is listed with its text when `records`
+    carry it; with `shown`, only the records it holds are listed, as it holds them (with their
+    text), while `records` still decide the score."""
     scored = score_records({key: test_inputs}, records)
     result = _result(key, scored, records)
     count = len(result.score.solved)
@@ -272,12 +275,12 @@ def task_view(
     tests = []
     for index in range(count):
         by_number = scored.attempts.get((key[0], key[1], index), {})
-        shown = task.test[index] if task is not None and index < len(task.test) else None
+        pair = task.test[index] if task is not None and index < len(task.test) else None
         tests.append(
             TestView(
                 index=index,
-                input=shown.input if shown else None,
-                expected=shown.output if shown else None,
+                input=pair.input if pair else None,
+                expected=pair.output if pair else None,
                 solved=result.score.solved[index],
                 submitted=[
                     SubmittedView(
@@ -294,22 +297,24 @@ def task_view(
     programs = [record for record in records if isinstance(record, CodegenRecord)]
     final_ids = {p.record_id for p in final_programs(programs).get(key, {}).values()}
     chosen_ids = set(submitted_ids.values())
-    ordered = sorted(records, key=lambda r: (r.test_index or 0, r.attempt, r.round))
+    listed = (
+        records if shown is None else [shown[r.record_id] for r in records if r.record_id in shown]
+    )
+    ordered = sorted(listed, key=lambda r: (r.test_index or 0, r.attempt, r.round))
     return TaskView(
         outcome=result.outcome,
         command=command,
         train=[PairView(input=p.input, output=p.output) for p in task.train] if task else [],
         tests=tests,
         attempts=[
-            attempt_view(r, r.record_id in chosen_ids, r.record_id in final_ids, with_text)
-            for r in ordered
+            attempt_view(r, r.record_id in chosen_ids, r.record_id in final_ids) for r in ordered
         ],
         note=note,
     )
 
 
-def attempt_view(record: Record, submitted: bool, final: bool, with_text: bool) -> AttemptView:
-    """One record as the views show it."""
+def attempt_view(record: Record, submitted: bool, final: bool) -> AttemptView:
+    """One record as the views show it (with its text, if it was read with it)."""
     if isinstance(record, TracesRecord):
         answers = [
             AnswerView(
@@ -344,9 +349,9 @@ def attempt_view(record: Record, submitted: bool, final: bool, with_text: bool) 
         train_results=train,
         parse_error=record.parse_error,
         error=record.error,
-        reasoning=record.reasoning if with_text else None,
-        code=code if with_text else None,
-        response=record.response if with_text and no_grid else None,
+        reasoning=record.reasoning or None,
+        code=code,
+        response=record.response if no_grid else None,
         prompt_tokens=record.usage.prompt_tokens,
         completion_tokens=record.usage.completion_tokens,
         cost_usd=record.cost_usd,
@@ -369,3 +374,53 @@ def tasks_of_run(
     if Dataset(manifest.dataset.spec, tasks).content_hash() != manifest.dataset.content_hash:
         return {}, f"grids not shown ({manifest.dataset.spec} changed since the run)"
     return {task.key: task for task in tasks}, None
+
+
+# -- every task of a report, for `arcbench report --html` ----------------------------------------
+
+
+def report_views(report: Report, tasks: Mapping[TaskKey, Task]) -> Iterator[TaskView]:
+    """Every task of a report in full, in the report's order: for `traces` runs every attempt
+    with its reasoning, for `codegen` runs the programs submitted (with their code, reasoning
+    and train results). The texts are read again from each results file, in one pass."""
+    by_task: dict[TaskKey, list[Record]] = {}
+    command: dict[TaskKey, str | None] = {}
+    shown: dict[str, Record] = {}
+    for run in report.runs:
+        for record in run.records.values():
+            by_task.setdefault(record.task_key, []).append(record)
+            command[record.task_key] = run.manifest.command if run.manifest else None
+        wanted = _shown_ids(run.records.values(), report)
+        results = run.path / RESULTS_FILE if run.path.is_dir() else run.path
+        if wanted and results.exists():
+            for value in iter_results(results):
+                if value.get("record_id") in wanted:
+                    record = parse_record(value)
+                    shown[record.record_id] = record
+    for key, count in report.test_inputs.items():
+        records = by_task.get(key, [])
+        task = tasks.get(key)
+        yield task_view(
+            key,
+            count,
+            records,
+            task,
+            command=command.get(key),
+            note=None if task is not None else "grids not shown (the run's dataset is not at hand)",
+            shown=shown,
+        )
+
+
+def _shown_ids(records: Iterable[Record], report: Report) -> set[str]:
+    """The records a report shows in full: each traces attempt, each submitted program."""
+    records = list(records)
+    wanted = {r.record_id for r in records if isinstance(r, TracesRecord)}
+    programs: dict[TaskKey, list[CodegenRecord]] = {}
+    for record in records:
+        if isinstance(record, CodegenRecord):
+            programs.setdefault(record.task_key, []).append(record)
+    for key, found in programs.items():
+        finals = final_programs(found).get(key, {})
+        if finals:
+            wanted |= {program.record_id for program in choose_programs(finals).submitted}
+    return wanted

@@ -69,4 +69,15 @@ export const api = {
   deleteTrace: (traceId) => request("DELETE", `/api/traces/${encodeURIComponent(traceId)}`),
   vote: (traceId, vote) =>
     request("POST", `/api/traces/${encodeURIComponent(traceId)}/vote`, { body: { vote } }),
+  runs: () => request("GET", "/api/runs"),
+  run: (name) => request("GET", `/api/runs/${encodeURIComponent(name)}`),
+  runTask: (name, taskId, version) =>
+    request("GET", `/api/runs/${encodeURIComponent(name)}/tasks/${encodeURIComponent(taskId)}`, { params: { version } }),
+  runRecord: (name, recordId) =>
+    request("GET", `/api/runs/${encodeURIComponent(name)}/records/${encodeURIComponent(recordId)}`),
+  mergeRun: (name) => request("POST", `/api/runs/${encodeURIComponent(name)}/merge`),
+  attempts: (taskId, { version, transforms, tests }) =>
+    request("GET", `/api/attempts/${encodeURIComponent(taskId)}`, {
+      params: { version, transforms: (transforms || []).join("+"), tests },
+    }),
 };

@@ -22,8 +22,8 @@ export function fitCell(rows, cols, width, height, min = 3, max = 32) {
 
 /**
  * Draw `grid` on `canvas` with square cells of `cell` CSS pixels and 1 px lines between them.
- * `marks` may hold `numbers` (digits in the cells), `selection` ({r0, c0, r1, c1}) and
- * `cursor` ({r, c}).
+ * `marks` may hold `numbers` (digits in the cells), `selection` ({r0, c0, r1, c1}), `cursor`
+ * ({r, c}) and `expected` (a grid of the same shape: the cells that differ from it are marked).
  */
 export function drawGrid(canvas, grid, cell, marks = {}) {
   const rows = grid.length;
@@ -69,6 +69,7 @@ export function drawGrid(canvas, grid, cell, marks = {}) {
     ctx.strokeRect(0.5, 0.5, width - 1, height - 1);
   }
   if (marks.numbers && cell >= 10) drawDigits(ctx, grid, cell);
+  if (marks.expected) drawDifferences(ctx, grid, marks.expected, cell);
   if (marks.selection) drawSelection(ctx, marks.selection, cell);
   if (marks.cursor) {
     ctx.strokeStyle = "#ffffff";
@@ -85,6 +86,33 @@ function drawDigits(ctx, grid, cell) {
     ctx.fillStyle = DIGIT_INK[value];
     ctx.fillText(String(value), c * cell + cell / 2 + 0.5, r * cell + cell / 2 + 1);
   }));
+}
+
+/** Cells that differ from `expected` (same shape only) get a ring, white over black, that
+ * shows on every colour of the palette. */
+function drawDifferences(ctx, grid, expected, cell) {
+  if (expected.length !== grid.length || expected[0].length !== grid[0].length) return;
+  const inset = Math.max(1, Math.round(cell * 0.18));
+  const size = cell - 2 * inset;
+  if (size < 2) return;
+  ctx.lineWidth = Math.max(1, Math.round(cell / 10));
+  grid.forEach((row, r) => row.forEach((value, c) => {
+    if (value === expected[r][c]) return;
+    const x = c * cell + inset + 0.5;
+    const y = r * cell + inset + 0.5;
+    ctx.strokeStyle = "#000000";
+    ctx.strokeRect(x + 1, y + 1, size - 1, size - 1);
+    ctx.strokeStyle = "#ffffff";
+    ctx.strokeRect(x, y, size - 1, size - 1);
+  }));
+}
+
+/** How many cells of `grid` differ from `expected`; null when the shapes differ. */
+export function differences(grid, expected) {
+  if (!grid || !expected || grid.length !== expected.length || grid[0].length !== expected[0].length) return null;
+  let count = 0;
+  grid.forEach((row, r) => row.forEach((value, c) => { if (value !== expected[r][c]) count += 1; }));
+  return count;
 }
 
 function drawSelection(ctx, s, cell) {

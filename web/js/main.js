@@ -2,6 +2,7 @@
 // URL's fragment so a reload or a shared link opens the same view, and the wiring of panels.
 
 import { api } from "./api.js";
+import { createAttemptsPanel } from "./attempts.js";
 import { $, toast, typing } from "./dom.js";
 import { subscribe } from "./live.js";
 import { createSession } from "./session.js";
@@ -12,6 +13,9 @@ import { renderTrain } from "./taskview.js";
 import { createTracesPanel } from "./traces.js";
 import { createTransformPanel } from "./transforms.js";
 import { renderVersions } from "./versions.js";
+
+/** Run ids to the names of their directories, for naming a merged trace's run. */
+const runNames = new Map();
 
 const state = {
   dataset: null,
@@ -35,11 +39,19 @@ const session = createSession({
 });
 const traces = createTracesPanel({
   session,
-  runName: () => null,
+  runName: (runId) => runNames.get(runId),
   onCount: (count) => { $("#traces-count").textContent = count ? String(count) : ""; },
 });
 createTabs();
-const solver = createSolver({ view, onNumbers: (on) => { state.numbers = on; showTrain(); } });
+const solver = createSolver({
+  view,
+  onNumbers: (on) => { state.numbers = on; showTrain(); },
+  onTest: () => attempts.render(),
+});
+const attempts = createAttemptsPanel({
+  solver,
+  onCount: (count) => { $("#attempts-count").textContent = count ? String(count) : ""; },
+});
 const tasks = createTaskList({
   onDataset: (spec) => openDataset(spec).catch(failed),
   onPick: (id) => openTask(id, null, []),
@@ -102,6 +114,7 @@ async function openTask(taskId, version, transforms, { keepTest = false, testInd
   panel.reset(transforms);
   showVersions();
   if (newTask) traces.show(taskId, version).catch(failed);
+  attempts.show({ taskId, version, transforms, tests: task.test.length }).catch(failed);
   requestAnimationFrame(() => setTimeout(() => {
     if (ticket !== state.ticket) return;
     performance.measure("task-switch", "task-switch-start");
@@ -258,6 +271,15 @@ async function start() {
   await openDataset(spec, wanted);
   subscribe("variations", () => refreshVersions().catch(failed));
   subscribe("traces", () => traces.refresh().catch(failed));
+  subscribe("runs", () => { attempts.refresh().catch(failed); loadRunNames().catch(failed); });
+  loadRunNames().catch(failed);
+}
+
+async function loadRunNames() {
+  const { runs } = await api.runs();
+  runNames.clear();
+  for (const run of runs) if (run.run_id) runNames.set(run.run_id, run.name);
+  traces.rerender();
 }
 
 start().catch(failed);

@@ -8,7 +8,7 @@ import { blank, copyGrid, fitCell, gridCanvas, MAX_SIDE, PALETTE } from "./grid.
 
 const DISTANCE_DELAY_MS = 120;
 
-export function createSolver({ view, onNumbers }) {
+export function createSolver({ view, onNumbers, onTest = () => {} }) {
   const status = $("#verdict");
   const distanceBox = $("#distance");
   const distanceValue = $("#distance-value");
@@ -21,6 +21,7 @@ export function createSolver({ view, onNumbers }) {
     testIndex: 0,
     drafts: new Map(),
     revealed: new Set(),
+    solved: new Set(),
     hideDistance: localStorage.getItem("arcbench.hideDistance") === "1",
     asked: 0,
     edits: 0,
@@ -104,6 +105,7 @@ export function createSolver({ view, onNumbers }) {
     state.task = task;
     state.drafts = new Map();
     state.revealed = new Set();
+    state.solved = new Set();
     showTest(Math.min(testIndex, task.test.length - 1));
   }
 
@@ -125,6 +127,7 @@ export function createSolver({ view, onNumbers }) {
     answerBox.replaceChildren();
     editor.load(state.drafts.get(index) || blank(input.length, input[0].length));
     if (state.revealed.has(index)) reveal();
+    onTest(index);
   }
 
   /** Size the input and output to share one cell size that fits the panel. */
@@ -195,7 +198,13 @@ export function createSolver({ view, onNumbers }) {
       const { result, current } = await check();
       if (!current) return;
       if (!state.hideDistance) showDistance(result);
-      if (result.correct) setVerdict("✓ Correct", "correct");
+      if (result.correct) {
+        setVerdict("✓ Correct", "correct");
+        if (!state.solved.has(state.testIndex)) {
+          state.solved.add(state.testIndex);
+          onTest(state.testIndex);
+        }
+      }
       else if (!result.shape_match) setVerdict("✗ Not correct: the size differs", "wrong");
       else setVerdict(`✗ Not correct: ${(result.distance * 100).toFixed(1)}% of cells differ`, "wrong");
     } catch (e) {
@@ -210,7 +219,9 @@ export function createSolver({ view, onNumbers }) {
       const index = state.testIndex;
       const { output } = await api.answer(where.taskId, where, index);
       if (index !== state.testIndex) return;
+      const first = !state.revealed.has(index);
       state.revealed.add(index);
+      if (first) onTest(index);
       const cell = Number($("#test-output").dataset.cell) || 12;
       answerBox.replaceChildren(el("figure", { class: "answer" },
         el("figcaption", { text: `Answer ${output.length}×${output[0].length}` }),
@@ -230,6 +241,8 @@ export function createSolver({ view, onNumbers }) {
     submit,
     reveal,
     test: () => state.testIndex,
+    /** Whether the person solved or revealed test input `index` (so its answer may show). */
+    opened: (index) => state.solved.has(index) || state.revealed.has(index),
     step: (delta) => showTest(state.testIndex + delta),
   };
 }

@@ -118,9 +118,13 @@ export function createTracesPanel({ session, runName, onCount }) {
 
   function provenance(source) {
     const right = rightness(source.correct);
-    const run = runName(source.run_id) || (source.run_id ? `run ${source.run_id.slice(0, 8)}` : "a run");
+    const name = runName(source.run_id);
+    const run = name || (source.run_id ? source.run_id.slice(0, 12) : null);
+    const label = `from ${source.command === "codegen" ? "codegen " : ""}run ${run || "unknown"}`;
     return el("div", { class: "trace-source" },
-      el("span", { text: `${source.command || "model"} · ${run}` }),
+      name
+        ? el("a", { href: `/runs.html#${new URLSearchParams({ run: name, task: state.version === null ? state.taskId : `${state.taskId}@${state.version}`, attempt: source.record_id })}`, text: label })
+        : el("span", { text: label }),
       el("span", { class: `verdict-tag ${right.kind}`, text: right.text }));
   }
 

@@ -21,7 +21,11 @@ def report(
     ] = None,
     html: Annotated[
         Path | None,
-        typer.Option("--html", help="Write a self-contained HTML report with every task's grids."),
+        typer.Option(
+            "--html",
+            help="Write one self-contained HTML page: an index of the tasks with filters, every "
+            "task's grids, attempts, reasoning and (codegen) submitted programs.",
+        ),
     ] = None,
     compare_with: Annotated[
         list[Path] | None,
@@ -63,9 +67,10 @@ def report(
     if html is not None:
         from arcbench.report import load_run_tasks
         from arcbench.report_html import render_html
+        from arcbench.runview import report_views
 
         tasks, notes = load_run_tasks(built.runs)
-        write_output(html, render_html(built, tasks).encode())
+        write_output(html, render_html(built, report_views(built, tasks), notes).encode())
         err = Console(stderr=True)
         for note in notes:
             err.print(note, style="yellow")
