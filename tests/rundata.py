@@ -32,6 +32,7 @@ def record(
     )
     return {
         "record_id": hashlib.sha256(key.encode()).hexdigest()[:24],
+        "model": MODEL_ID,
         "run_id": run_id,
         "task_id": task_id,
         "version": version,
@@ -52,28 +53,77 @@ def record(
     }
 
 
+def manifest(
+    run_id: str,
+    test_inputs: dict[str, int],
+    *,
+    model: str = MODEL_ID,
+    status: str = "completed",
+    command: str = "traces",
+    spec: str = "generated-tasks",
+) -> dict[str, Any]:
+    """A `run.json` with every key a run writes (its dataset's hash matches no real dataset,
+    so a viewer shows no grids for it)."""
+    return {
+        "run_id": run_id,
+        "command": command,
+        "model": {
+            "name": "LOCAL_0",
+            "provider": "local",
+            "base_url": "http://127.0.0.1:8000/v1",
+            "model_id": model,
+            "source": "builtin",
+        },
+        "dataset": {
+            "spec": spec,
+            "task_ids": list(test_inputs),
+            "test_inputs": test_inputs,
+            "content_hash": "0" * 16,
+        },
+        "prompt_version": "test",
+        "config": {"run_name": None},
+        "status": status,
+        "arcbench_version": "0.0.0",
+        "started_at": "2025-05-04T16:00:00+00:00",
+        "finished_at": None if status == "running" else "2025-05-04T17:00:00+00:00",
+    }
+
+
 def write_run(
-    run_dir: Path, records: list[dict[str, Any]], *, model: str = MODEL_ID, torn: bytes = b""
+    run_dir: Path,
+    records: list[dict[str, Any]],
+    *,
+    model: str = MODEL_ID,
+    torn: bytes = b"",
+    status: str = "completed",
 ) -> Path:
     """A run directory: `run.json` and `results.jsonl` (plus `torn` bytes left by a kill)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     run_id = records[0]["run_id"] if records else run_dir.name
-    manifest = {
-        "run_id": run_id,
-        "command": "traces",
-        "status": "completed",
-        "model": {"name": "LOCAL_0", "provider": "local", "model_id": model},
-    }
-    (run_dir / "run.json").write_bytes(orjson.dumps(manifest))
+    test_inputs: dict[str, int] = {}
+    for r in records:
+        label = r["task_id"] if r.get("version") is None else f"{r['task_id']}@{r['version']}"
+        test_inputs[label] = max(test_inputs.get(label, 0), (r.get("test_index") or 0) + 1)
+    written = manifest(run_id, test_inputs, model=model, status=status)
+    (run_dir / "run.json").write_bytes(orjson.dumps(written))
     lines = b"".join(orjson.dumps(r) + b"\n" for r in records)
     (run_dir / "results.jsonl").write_bytes(lines + torn)
     return run_dir
 
 
-def traces_run(run_dir: Path, run_id: str, tasks: int, attempts: int = 2) -> Path:
-    """A run with `attempts` reasoned attempts on each of `tasks` tasks; attempt 1 is right."""
+def traces_run(
+    run_dir: Path, run_id: str, tasks: int, attempts: int = 2, *, text_bytes: int = 0
+) -> Path:
+    """A run with `attempts` reasoned attempts on each of `tasks` tasks; attempt 1 is right.
+    `text_bytes` pads each reasoning (and so each prompt-sized record) to about that size."""
     records = [
-        record(run_id, f"task{t:04d}", attempt=a, correct=a == 1)
+        record(
+            run_id,
+            f"task{t:04d}",
+            attempt=a,
+            correct=a == 1,
+            reasoning=f"Reasoning of task{t:04d} attempt {a}.".ljust(text_bytes, "."),
+        )
         for t in range(tasks)
         for a in range(1, attempts + 1)
     ]

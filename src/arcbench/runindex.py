@@ -30,6 +30,7 @@ from typing import Any, BinaryIO
 import orjson
 from pydantic import BaseModel, Field, ValidationError
 
+from arcbench.errors import ResultsFileError
 from arcbench.manifest import RunManifest
 from arcbench.records import TaskKey, TracesRecord, parse_record
 from arcbench.report import RunData
@@ -78,6 +79,10 @@ def _slim(value: dict[str, Any]) -> Record:
 
 def _full(value: dict[str, Any]) -> Record:
     return parse_record(value)
+
+
+class _Rewritten(Exception):
+    """A results file's earlier lines changed (it was edited, not appended to)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +160,7 @@ class RunState:
     tail: ResultsTail[Record] = field(init=False)
     manifest: RunManifest | None = None
     manifest_problem: str | None = None
+    results_problem: str | None = None
     _manifest_seen: tuple[int, int, int] | None = None
     stubs: dict[str, Stub] = field(default_factory=dict)
     by_task: dict[TaskKey, dict[str, Stub]] = field(default_factory=dict)
@@ -168,9 +174,10 @@ class RunState:
     _rows: bytes | None = None
 
     def __post_init__(self) -> None:
-        self.tail = ResultsTail(
-            self.path / RESULTS_FILE, _slim, opener=lambda: self.open(RESULTS_FILE)
-        )
+        self.tail = self._new_tail()
+
+    def _new_tail(self) -> ResultsTail[Record]:
+        return ResultsTail(self.path / RESULTS_FILE, _slim, opener=lambda: self.open(RESULTS_FILE))
 
     @property
     def path(self) -> Path:
@@ -183,41 +190,50 @@ class RunState:
     # -- reading ----------------------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Bring the run up to date with its files (a stat or two when nothing changed)."""
+        """Bring the run up to date with its files (a stat or two when nothing changed). A
+        results file whose earlier lines changed under the index (it is meant to be
+        append-only) is read again from its start."""
         with self.lock:
-            manifest_changed = self._read_manifest()
             try:
-                appended = self.tail.refresh()
-            except OSError as exc:
+                self._refresh()
+            except _Rewritten:
+                self.tail = self._new_tail()
                 self._reset()
-                self.manifest_problem = self.manifest_problem or (
-                    f"{RESULTS_FILE} cannot be read ({exc.strerror or exc})"
-                )
-                self._changed()
-                return
-            if appended.restarted:
-                self._reset()
-            if not appended.records and not appended.restarted and not manifest_changed:
-                return
-            fresh: dict[str, Record] = {}
-            stale: set[TaskKey] = set()
-            for record, span in appended.records:
-                self.billed.add(record)
-                stub = Stub.of(record, span)
-                self.stubs[stub.record_id] = stub
-                self.by_task.setdefault(stub.key, {})[stub.record_id] = stub
-                fresh[stub.record_id] = record
-                stale.add(stub.key)
-            if manifest_changed or appended.restarted:
-                stale |= set(self.declared) | set(self.by_task)
-            for key in stale:
-                self.results[key] = score_task(
-                    key, self.declared.get(key, 0), self._records(key, fresh, _slim)
-                )
-            for key in set(self.results) - set(self.declared) - set(self.by_task):
-                del self.results[key]
-            self._stat_updated()
+                self._refresh()
+
+    def _refresh(self) -> None:
+        manifest_changed = self._read_manifest()
+        try:
+            appended = self.tail.refresh()
+        except OSError as exc:
+            self._reset()
+            self.tail = self._new_tail()
+            self.results_problem = f"{RESULTS_FILE} cannot be read ({exc.strerror or exc})"
             self._changed()
+            return
+        self.results_problem = None
+        if appended.restarted:
+            self._reset()
+        if not appended.records and not appended.restarted and not manifest_changed:
+            return
+        fresh: dict[str, Record] = {}
+        stale: set[TaskKey] = set()
+        for record, span in appended.records:
+            self.billed.add(record)
+            stub = Stub.of(record, span)
+            self.stubs[stub.record_id] = stub
+            self.by_task.setdefault(stub.key, {})[stub.record_id] = stub
+            fresh[stub.record_id] = record
+            stale.add(stub.key)
+        if manifest_changed or appended.restarted:
+            stale |= set(self.declared) | set(self.by_task)
+        for key in stale:
+            records = self._records(key, fresh, _slim)
+            self.results[key] = score_task(key, self.declared.get(key, 0), records)
+        for key in set(self.results) - set(self.declared) - set(self.by_task):
+            del self.results[key]
+        self._stat_updated()
+        self._changed()
 
     def _read_manifest(self) -> bool:
         """Re-read run.json if it changed; whether it did."""
@@ -268,10 +284,18 @@ class RunState:
         records = []
         for record_id, stub in self.by_task.get(key, {}).items():
             record = fresh.get(record_id)
-            if record is None:
-                record = parse(orjson.loads(self.tail.read_line(stub.span)))
-            records.append(record)
+            records.append(record if record is not None else self._read(stub, parse))
         return records
+
+    def _read(self, stub: Stub, parse: Callable[[dict[str, Any]], Record]) -> Record:
+        """A record read again from its line; `_Rewritten` when the line is no longer it."""
+        try:
+            record = parse(orjson.loads(self.tail.read_line(stub.span)))
+        except (OSError, ValueError) as exc:  # JSONDecodeError and ValidationError are both
+            raise _Rewritten(str(exc)) from None
+        if record.record_id != stub.record_id:
+            raise _Rewritten(f"line at byte {stub.span.offset} holds another record")
+        return record
 
     def _reset(self) -> None:
         self.stubs = {}
@@ -300,7 +324,7 @@ class RunState:
 
     def _make_info(self) -> RunInfo:
         manifest = self.manifest
-        problems = [self.manifest_problem] if self.manifest_problem else []
+        problems = [p for p in (self.manifest_problem, self.results_problem) if p]
         skipped = self.tail.skipped
         if skipped.count:
             problems.append(
@@ -350,7 +374,10 @@ class RunState:
         with self.lock:
             if key not in self.declared and key not in self.by_task:
                 return None
-            records = self._records(key, {}, _full)
+            try:
+                records = self._records(key, {}, _full)
+            except _Rewritten:
+                raise self._changed_meanwhile() from None
             manifest = self.manifest
         tasks, note = grids(manifest) if manifest else ({}, "grids not shown (no run.json)")
         if key not in tasks and note is None:
@@ -370,12 +397,25 @@ class RunState:
             stub = self.stubs.get(record_id)
             if stub is None:
                 return None
-            line = self.tail.read_line(stub.span)
+            try:
+                record = self._read(stub, _full)
+            except _Rewritten:
+                raise self._changed_meanwhile() from None
             result = self.results.get(stub.key)
             finals = self._finals(stub.key)
-        record = _full(orjson.loads(line))
         submitted = result is not None and record_id in result.submitted.values()
         return attempt_view(record, submitted, record_id in finals)
+
+    def _changed_meanwhile(self) -> ResultsFileError:
+        """The results file was edited under the index: forget it, so the next look reads it
+        afresh, and say so."""
+        self.tail = self._new_tail()
+        self._reset()
+        self._changed()
+        return ResultsFileError(
+            f"run {self.name}: {RESULTS_FILE} changed while it was read (it is append-only); "
+            "reload the page"
+        )
 
     def _finals(self, key: TaskKey) -> set[str]:
         """The record ids of each attempt's last round (every traces record is one)."""
