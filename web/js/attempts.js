@@ -50,7 +50,9 @@ export function createAttemptsPanel({ solver, onCount }) {
     for (const run of state.runs) {
       for (const attempt of run.attempts) {
         const answer = attempt.answers.find((a) => a.test_index === index);
-        const attemptedHere = answer || (attempt.test_index === index);
+        // A failed program answers no test input: it is listed at each of them.
+        const attemptedHere = answer || attempt.test_index === index ||
+          (attempt.test_index === null && !attempt.answers.length);
         if (attemptedHere) found.push({ run, attempt, answer: answer || null });
       }
     }

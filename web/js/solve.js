@@ -241,8 +241,10 @@ export function createSolver({ view, onNumbers, onTest = () => {} }) {
     submit,
     reveal,
     test: () => state.testIndex,
-    /** Whether the person solved or revealed test input `index` (so its answer may show). */
-    opened: (index) => state.solved.has(index) || state.revealed.has(index),
+    /** Whether test input `index`'s answer may show: the person solved or revealed it, or it
+     * is not known at all. */
+    opened: (index) => state.solved.has(index) || state.revealed.has(index) ||
+      !(state.task && state.task.test[index] && state.task.test[index].answer_known),
     step: (delta) => showTest(state.testIndex + delta),
   };
 }
