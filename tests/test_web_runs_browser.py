@@ -127,9 +127,9 @@ def test_merge_a_run_from_the_page_and_see_its_traces(
 
 
 def test_a_running_runs_status_and_results_update_live(
-    served: ServeProcess, watched: Callable[..., Page]
+    served: ServeProcess, watched: Callable[..., Page], tmp_path: Path
 ) -> None:
-    run = served_runs(served) / "traces-main"
+    run = tmp_path / "runs" / "traces-main"  # the served runs directory
     manifest = orjson.loads((run / "run.json").read_bytes())
     (run / "run.json").write_bytes(orjson.dumps({**manifest, "status": "running"}))
     page = watched(runs_page(served, "run=traces-main&task=aaa"))
@@ -144,10 +144,6 @@ def test_a_running_runs_status_and_results_update_live(
     expect(page.locator("#task-detail details.attempt")).to_have_count(3, timeout=LIVE_MS)
     (run / "run.json").write_bytes(orjson.dumps({**manifest, "status": "completed"}))
     expect(page.locator("#run-status")).to_have_text("completed", timeout=LIVE_MS)
-
-
-def served_runs(served: ServeProcess) -> Path:
-    return Path(served.process.args[-1]).parent / "runs"  # type: ignore[index]
 
 
 def test_model_attempts_stay_folded_until_solved_then_copy_into_the_editor(
