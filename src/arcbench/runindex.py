@@ -170,6 +170,8 @@ class RunState:
     updated_at: float | None = None
     revision: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    _seen: tuple[Any, ...] | None = None
+    """The files' stats when last read: a look that finds them unchanged reads nothing."""
     _info: RunInfo | None = None
     _rows: bytes | None = None
 
@@ -194,12 +196,16 @@ class RunState:
         results file whose earlier lines changed under the index (it is meant to be
         append-only) is read again from its start."""
         with self.lock:
+            seen = _signature(self.path)
+            if seen == self._seen:
+                return
             try:
                 self._refresh()
             except _Rewritten:
                 self.tail = self._new_tail()
                 self._reset()
                 self._refresh()
+            self._seen = seen
 
     def _refresh(self) -> None:
         manifest_changed = self._read_manifest()
@@ -410,6 +416,7 @@ class RunState:
         """The results file was edited under the index: forget it, so the next look reads it
         afresh, and say so."""
         self.tail = self._new_tail()
+        self._seen = None
         self._reset()
         self._changed()
         return ResultsFileError(
@@ -458,16 +465,22 @@ class RunState:
 
 
 def _signature(run_dir: Path) -> tuple[Any, ...]:
-    """A cheap fingerprint of a run's files (stats only), for noticing change."""
-    return tuple(_stat_key(run_dir / file) for file in (MANIFEST_FILE, RESULTS_FILE))
+    """A cheap fingerprint of a run's files (stats only, nothing opened), for noticing change:
+    identity, size and modification time of run.json and results.jsonl, and of the directory."""
+    base = os.fspath(run_dir)
+    return (
+        _stat_key(base),
+        _stat_key(f"{base}/{MANIFEST_FILE}"),
+        _stat_key(f"{base}/{RESULTS_FILE}"),
+    )
 
 
-def _stat_key(path: Path) -> tuple[int, int, int] | None:
+def _stat_key(path: str) -> tuple[int, int, int, int] | None:
     try:
         seen = os.stat(path, follow_symlinks=False)
     except OSError:
         return None
-    return (seen.st_ino, seen.st_size, seen.st_mtime_ns)
+    return (seen.st_mode, seen.st_ino, seen.st_size, seen.st_mtime_ns)
 
 
 _DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,6 +103,9 @@ def create_app(config: AppConfig) -> FastAPI:
         admin_token=config.admin_token,
     )
     app.state.feed = ChangeFeed(topics)
+    # Index the run directories now, in the background: the first look at a large runs
+    # directory reads every results file once.
+    threading.Thread(target=run_index.index.runs, name="arcbench-runs-index", daemon=True).start()
     for module in (tasks, variations, traces, runs, session, events):
         app.include_router(module.router)
     app.add_exception_handler(ArcbenchError, _library_error)

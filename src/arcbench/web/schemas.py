@@ -231,9 +231,11 @@ class TraceOut(BaseModel):
 
     @classmethod
     def of(cls, trace: Trace, user: str | None, admin: bool) -> TraceOut:
+        """The trace for `user` (None: no session). Built without validating again: the
+        store's `Trace` is validated, and a task's hundreds of traces would pay twice."""
         mine = user is not None and trace.username == user
         source = trace.source
-        return cls(
+        return cls.model_construct(
             trace_id=trace.trace_id,
             task_id=trace.task_id,
             version=trace.version,
@@ -246,7 +248,7 @@ class TraceOut(BaseModel):
             edited_at=trace.edited_at,
             source=None
             if source is None
-            else TraceSourceOut(
+            else TraceSourceOut.model_construct(
                 run_id=source.run_id,
                 record_id=source.record_id,
                 model=source.model,

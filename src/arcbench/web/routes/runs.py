@@ -15,7 +15,7 @@ from arcbench.runview import AttemptView, TaskView
 from arcbench.transforms import apply_to_grid, parse_transform, test_positions
 from arcbench.web.deps import Context, SignedInUser
 from arcbench.web.routes.tasks import TaskIdPath, TransformsParam, VersionParam, transform_ids
-from arcbench.web.schemas import AttemptsOut, MergeOut, RunOut, RunsOut
+from arcbench.web.schemas import AttemptsOut, MergeOut, RunOut, RunsOut, as_response
 
 router = APIRouter(prefix="/api", tags=["runs"])
 
@@ -49,10 +49,10 @@ def get_run(name: RunName, context: Context) -> Response:
     return Response(body, media_type="application/json")
 
 
-@router.get("/runs/{name}/tasks/{task_id}")
+@router.get("/runs/{name}/tasks/{task_id}", response_model=TaskView)
 def get_run_task(
     name: RunName, task_id: TaskIdPath, context: Context, version: VersionParam = None
-) -> TaskView:
+) -> Response:
     """One task of a run in full: train pairs, each test input with its expected output and
     the two attempts submitted, and every attempt with its reasoning, code, train results and
     predictions. The expected outputs are part of this review."""
@@ -62,16 +62,16 @@ def get_run_task(
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, f"run {name} has no task {task_id} (version {version})"
         )
-    return view
+    return as_response(view)
 
 
-@router.get("/runs/{name}/records/{record_id}")
-def get_run_record(name: RunName, record_id: RecordId, context: Context) -> AttemptView:
+@router.get("/runs/{name}/records/{record_id}", response_model=AttemptView)
+def get_run_record(name: RunName, record_id: RecordId, context: Context) -> Response:
     """One attempt of a run with its text: reasoning, code (codegen) and train results."""
     attempt = _run(context, name).attempt(record_id)
     if attempt is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"run {name} has no record {record_id}")
-    return attempt
+    return as_response(attempt)
 
 
 @router.post("/runs/{name}/merge")

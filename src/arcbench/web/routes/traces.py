@@ -10,7 +10,14 @@ from fastapi import APIRouter, Path, Response, status
 
 from arcbench.web.deps import Context, CurrentUser, SignedInUser
 from arcbench.web.routes.tasks import TaskIdPath, VersionParam
-from arcbench.web.schemas import TraceEditIn, TraceIn, TraceOut, TracesOut, VoteIn
+from arcbench.web.schemas import (
+    TraceEditIn,
+    TraceIn,
+    TraceOut,
+    TracesOut,
+    VoteIn,
+    as_response,
+)
 from arcbench.web.session import User
 
 router = APIRouter(prefix="/api", tags=["traces"])
@@ -22,18 +29,15 @@ def _shown(user: User | None) -> tuple[str | None, bool]:
     return (None, False) if user is None else (user.name, user.admin)
 
 
-@router.get("/traces/{task_id}")
+@router.get("/traces/{task_id}", response_model=TracesOut)
 def list_traces(
     task_id: TaskIdPath, context: Context, user: CurrentUser, version: VersionParam = None
-) -> TracesOut:
+) -> Response:
     """The traces written for one version of a task (omitted: the original), best score
     first, then oldest first; `my_vote`, `can_edit` and `can_delete` are the session user's."""
     name, admin = _shown(user)
-    return TracesOut(
-        task_id=task_id,
-        version=version,
-        traces=[TraceOut.of(t, name, admin) for t in context.traces.of_task(task_id, version)],
-    )
+    traces = [TraceOut.of(t, name, admin) for t in context.traces.of_task(task_id, version)]
+    return as_response(TracesOut.model_construct(task_id=task_id, version=version, traces=traces))
 
 
 @router.post("/traces/{task_id}", status_code=status.HTTP_201_CREATED)
