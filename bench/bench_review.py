@@ -21,7 +21,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -32,28 +31,13 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from rundata import legacy_store, traces_run
+from timing import latencies, percentile
 from webapp import ServeProcess
 
 TRACE_GOAL_MS = 20.0
 RUN_GOAL_MS = 20.0
 ATTEMPTS_GOAL_MS = 50.0
 REPORT_GOAL_BYTES = 3_000_000
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-
-def latencies(request: Callable[[], httpx.Response], count: int) -> list[float]:
-    for _ in range(5):
-        request().raise_for_status()
-    out = []
-    for _ in range(count):
-        start = time.perf_counter()
-        request().raise_for_status()
-        out.append((time.perf_counter() - start) * 1000)
-    return out
 
 
 def arcbench(*args: str, cwd: Path) -> None:

@@ -16,7 +16,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -26,28 +25,13 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from timing import latencies, percentile
 from webapp import CHROMIUM, CHROMIUM_ARGS, ServeProcess
 
 API_GOAL_MS = 20.0
 RENDER_GOAL_MS = 50.0
 GOALS = ("read a 30x30 task", "read it through 3 transforms", "check a 30x30 answer")
 TASKS = ("3631a71a", "264363fd")
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-
-def latencies(request: Callable[[], httpx.Response], count: int) -> list[float]:
-    for _ in range(10):
-        request().raise_for_status()
-    out = []
-    for _ in range(count):
-        start = time.perf_counter()
-        request().raise_for_status()
-        out.append((time.perf_counter() - start) * 1000)
-    return out
 
 
 def measure_api(url: str, count: int) -> list[tuple[str, list[float]]]:

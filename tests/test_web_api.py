@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,7 +16,7 @@ from arcbench.datasets import load_dataset
 from arcbench.tasks import Task
 from arcbench.transforms import apply_transforms, parse_chain
 from taskdata import TASK_A, TASK_B
-from webapp import TASK_C, AppServer, app_config
+from webapp import TASK_C, AppServer, EventListener, app_config
 
 
 @pytest.fixture
@@ -475,30 +474,12 @@ def test_the_export_is_a_dataset_the_cli_reads_back(server: AppServer, tmp_path:
 
 
 def test_the_event_stream_announces_a_change_within_two_seconds(server: AppServer) -> None:
-    events: list[tuple[str, float]] = []
-    ready = threading.Event()
-
-    def listen() -> None:
-        with (
-            httpx.Client(base_url=server.url, timeout=10) as http,
-            http.stream("GET", "/api/events") as stream,
-        ):
-            for line in stream.iter_lines():
-                if line == "event: variations":  # not the other topics' first events
-                    events.append((line[7:], time.monotonic()))
-                    ready.set()
-                    if len(events) == 2:
-                        return
-
-    listener = threading.Thread(target=listen, daemon=True)
-    listener.start()
-    assert ready.wait(10), "no first event"
+    listener = EventListener(server.url, "variations")
+    listener.wait_first()
     with signed_in(server, "ada") as http:
         saved_at = time.monotonic()
         save(http, server, transforms=["rot90"])
-    listener.join(10)
-    assert [name for name, _ in events] == ["variations", "variations"]
-    assert events[1][1] - saved_at < 2.0
+    assert listener.wait_second() - saved_at < 2.0
 
 
 # -- the schema --------------------------------------------------------------------------------

@@ -5,7 +5,6 @@ transforms), live updates, and a hostile runs directory from which nothing outsi
 from __future__ import annotations
 
 import shutil
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,7 +21,7 @@ from conftest import run_cli
 from rundata import record, stored_traces, write_run
 from taskdata import TASK_A, TASK_B
 from test_web_security import raw_request
-from webapp import AppServer, app_config
+from webapp import AppServer, EventListener, app_config
 
 MAIN_RUNS = Path(__file__).parent / "data" / "main-runs"
 SECRET = "TOP-SECRET-OUTSIDE-THE-RUNS-DIRECTORY"
@@ -332,32 +331,14 @@ def test_bad_attempt_queries_are_refused(client: httpx.Client) -> None:
 
 def test_a_growing_run_is_announced_within_two_seconds(server: AppServer) -> None:
     run = write_run(server.config.runs_dir / "live", [record("r", "aaa")], status="running")
-    events: list[float] = []
-    first = threading.Event()
-
-    def listen() -> None:
-        with (
-            httpx.Client(base_url=server.url, timeout=10) as http,
-            http.stream("GET", "/api/events") as stream,
-        ):
-            for line in stream.iter_lines():
-                if line == "event: runs":
-                    events.append(time.monotonic())
-                    first.set()
-                    if len(events) == 2:
-                        return
-
-    listener = threading.Thread(target=listen, daemon=True)
-    listener.start()
-    assert first.wait(10)
+    listener = EventListener(server.url, "runs")
+    listener.wait_first()
     with server.client() as http:
         assert http.get("/api/runs/live").json()["run"]["totals"]["records"] == 1
         appended_at = time.monotonic()
         with (run / "results.jsonl").open("ab") as handle:
             handle.write(orjson.dumps(record("r", "aaa", attempt=2, correct=True)) + b"\n")
-        listener.join(10)
-        assert len(events) == 2
-        assert events[1] - appended_at < 2.0
+        assert listener.wait_second() - appended_at < 2.0
         body = http.get("/api/runs/live").json()
     assert body["run"]["status"] == "running"
     assert body["run"]["totals"]["records"] == 2

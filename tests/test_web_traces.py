@@ -17,7 +17,7 @@ import pytest
 
 from conftest import run_cli
 from rundata import stored_traces, traces_run
-from webapp import AppServer, app_config
+from webapp import AppServer, EventListener, app_config
 
 ADMIN = "admin-token-0123456789"
 MARKUP = "<img src=x onerror=\"document.title='pwned'\"><script>alert(1)</script> &amp; </textarea>"
@@ -389,27 +389,9 @@ def test_a_merge_running_meanwhile_loses_nothing_and_neither_does_the_app(
 
 
 def test_the_event_stream_announces_a_new_trace_within_two_seconds(server: AppServer) -> None:
-    events: list[tuple[str, float]] = []
-    first = threading.Event()
-
-    def listen() -> None:
-        with (
-            httpx.Client(base_url=server.url, timeout=10) as http,
-            http.stream("GET", "/api/events") as stream,
-        ):
-            for line in stream.iter_lines():
-                if line == "event: traces":
-                    events.append((line, time.monotonic()))
-                    first.set()
-                    if len(events) == 2:
-                        return
-
-    listener = threading.Thread(target=listen, daemon=True)
-    listener.start()
-    assert first.wait(10), "no first event"
+    listener = EventListener(server.url, "traces")
+    listener.wait_first()
     with signed_in(server, "ada") as ada:
         written_at = time.monotonic()
         add(ada, "live")
-    listener.join(10)
-    assert len(events) == 2
-    assert events[1][1] - written_at < 2.0
+    assert listener.wait_second() - written_at < 2.0

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +108,43 @@ class AppServer:
         """A client that acts like the app's own page: same origin on every request."""
         headers = {"origin": self.url, **kwargs.pop("headers", {})}
         return httpx.Client(base_url=self.url, headers=headers, timeout=30, **kwargs)
+
+
+class EventListener:
+    """Listens to `GET /api/events` in a thread and notes when each `topic` event arrives.
+
+    The stream sends every topic's counter once on connecting; `wait_first` waits for that,
+    `wait_second` for the next one: the change being tested.
+    """
+
+    def __init__(self, url: str, topic: str) -> None:
+        self.url = url
+        self.topic = topic
+        self.times: list[float] = []
+        self._first = threading.Event()
+        self._thread = threading.Thread(target=self._listen, daemon=True)
+        self._thread.start()
+
+    def _listen(self) -> None:
+        with (
+            httpx.Client(base_url=self.url, timeout=10) as http,
+            http.stream("GET", "/api/events") as stream,
+        ):
+            for line in stream.iter_lines():
+                if line == f"event: {self.topic}":
+                    self.times.append(time.monotonic())
+                    self._first.set()
+                    if len(self.times) == 2:
+                        return
+
+    def wait_first(self) -> None:
+        assert self._first.wait(10), f"no first {self.topic} event"
+
+    def wait_second(self) -> float:
+        """When the second event arrived (monotonic seconds)."""
+        self._thread.join(10)
+        assert len(self.times) == 2, f"no {self.topic} event after the change"
+        return self.times[1]
 
 
 class ServeProcess:

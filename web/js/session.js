@@ -1,10 +1,26 @@
 // Signing in under a display name: the server keeps it in a signed cookie. Needed to save or
-// delete variations; solving works without it.
+// delete variations, write or vote on traces and merge runs; solving and reading work without it.
+// Every page that has the top bar's account buttons gets the sign-in dialog from here.
 
 import { api } from "./api.js";
-import { $, toast } from "./dom.js";
+import { $, el, toast } from "./dom.js";
+
+function signInDialog() {
+  return el("dialog", { id: "sign-in-dialog", "aria-labelledby": "sign-in-heading" },
+    el("form", { id: "sign-in-form" },
+      el("h2", { id: "sign-in-heading", text: "Sign in" }),
+      el("p", { class: "note", text: "Your name is shown beside the variations and traces you save." }),
+      el("label", {}, "Name ", el("input", { id: "sign-in-name", required: true, maxlength: 40, autocomplete: "nickname" })),
+      el("label", {}, "Admin token (optional) ",
+        el("input", { id: "sign-in-admin", type: "password", maxlength: 200, autocomplete: "off" })),
+      el("p", { id: "sign-in-error", class: "error", role: "alert" }),
+      el("div", { class: "row end" },
+        el("button", { id: "sign-in-cancel", type: "button", text: "Cancel" }),
+        el("button", { type: "submit", class: "primary", text: "Sign in" }))));
+}
 
 export function createSession({ onChange }) {
+  if (!document.getElementById("sign-in-dialog")) document.body.append(signInDialog());
   const state = { name: null, admin: false };
   const label = $("#user-name");
   const signInButton = $("#sign-in");
