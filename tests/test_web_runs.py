@@ -324,6 +324,9 @@ def test_bad_attempt_queries_are_refused(client: httpx.Client) -> None:
     assert client.get("/api/attempts/aaa", params={"transforms": "spin"}).status_code == 422
     assert client.get("/api/attempts/aaa", params={"tests": -1}).status_code == 422
     assert client.get("/api/attempts/aaa", params={"version": 0}).status_code == 422
+    assert client.get("/api/attempts/aaa", params={"version": 10**20}).status_code == 422
+    huge = {"version": 10**20}
+    assert client.get("/api/runs/traces-main/tasks/aaa", params=huge).status_code == 422
 
 
 # -- live -----------------------------------------------------------------------------------------

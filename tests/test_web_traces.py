@@ -237,6 +237,8 @@ def test_votes_from_many_threads_at_once_count_once_each(server: AppServer) -> N
         {"text": "ok", "version": "2"},
         {"text": "ok", "version": True},
         {"text": "ok", "version": 1.5},
+        {"text": "ok", "version": 2**53},
+        {"text": "ok", "version": 10**20},
         {"text": "ok", "author": "mallory"},
         {"text": "ok", "score": 100},
     ],
@@ -280,6 +282,10 @@ def test_unknown_trace_ids_are_404(server: AppServer) -> None:
 
 def test_malformed_task_and_trace_ids_are_refused(server: AppServer) -> None:
     with signed_in(server, "ada") as ada:
+        for version in ("0", "-1", "x", str(2**53), str(10**20)):
+            assert ada.get(f"/api/traces/aaa?version={version}").status_code == 422
+            assert ada.get(f"/api/tasks/aaa?version={version}").status_code == 422
+            assert ada.delete(f"/api/variations/aaa/{version}").status_code == 422
         assert ada.post(f"/api/traces/{'t' * 101}", json={"text": "x"}).status_code == 422
         assert ada.post("/api/traces/a%01b", json={"text": "x"}).status_code == 422
         assert ada.get("/api/traces/a%5Cb").status_code == 422

@@ -17,6 +17,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from arcbench.runindex import RunInfo
 from arcbench.runview import TaskOutcome
 from arcbench.store import Trace
+from arcbench.store.schema import MAX_INTEGER
 from arcbench.tasks import Grid, Task
 
 MAX_TRANSFORMS = 32
@@ -35,7 +36,8 @@ TaskId = Annotated[
 ]
 TransformId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 DatasetSpec = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
-Version = Annotated[int, Field(strict=True, ge=1)]
+Version = Annotated[int, Field(strict=True, ge=1, le=MAX_INTEGER)]
+"""A task version number: what the store can hold and a browser reads exactly."""
 
 
 class _In(BaseModel):

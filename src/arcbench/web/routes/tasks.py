@@ -13,6 +13,7 @@ from arcbench.catalog import known_output, version_numbers
 from arcbench.datasets import BUNDLED_SPECS
 from arcbench.errors import TransformError
 from arcbench.scoring import compare_grids
+from arcbench.store.schema import MAX_INTEGER
 from arcbench.tasks import Task
 from arcbench.transforms import apply_transforms, parse_transform
 from arcbench.web.deps import Context
@@ -36,7 +37,9 @@ DatasetParam = Annotated[
     Query(max_length=4096, description="A spec from GET /api/datasets; default: the first."),
 ]
 TaskIdPath = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[^/\\\x00-\x1f\x7f]+$")]
-VersionParam = Annotated[int | None, Query(ge=1, description="Version; omitted: the original.")]
+VersionParam = Annotated[
+    int | None, Query(ge=1, le=MAX_INTEGER, description="Version; omitted: the original.")
+]
 TransformsParam = Annotated[
     str,
     Query(

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from arcbench.augment import derive_variant
 from arcbench.catalog import task_versions
+from arcbench.store.schema import MAX_INTEGER
 from arcbench.transforms import parse_transform
 from arcbench.web.deps import Context, SignedInUser
 from arcbench.web.routes.tasks import DatasetParam, TaskIdPath
@@ -72,7 +73,7 @@ def save_variation(
 @router.delete("/variations/{task_id}/{version}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_variation(
     task_id: TaskIdPath,
-    version: Annotated[int, Path(ge=1)],
+    version: Annotated[int, Path(ge=1, le=MAX_INTEGER)],
     context: Context,
     user: SignedInUser,
 ) -> None:
