@@ -18,3 +18,4 @@ bench:
 	python bench/bench_augment.py
 	python bench/bench_store.py
 	python bench/bench_web.py
+	python bench/bench_review.py

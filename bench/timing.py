@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 
@@ -26,3 +28,10 @@ def latencies(
         request().raise_for_status()
         out.append((time.perf_counter() - start) * 1000)
     return out
+
+
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user + system) process `pid` has used so far, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of stat(5)
+    return ticks / os.sysconf("SC_CLK_TCK")
