@@ -15,7 +15,7 @@ function attemptName(attempt) {
   return `attempt ${attempt.attempt}${attempt.round ? ` · round ${attempt.round}` : ""}`;
 }
 
-export function createAttemptsPanel({ solver, onCount }) {
+export function createAttemptsPanel({ solver, onCount, trainPairs = () => [] }) {
   const list = $("#attempts");
   const fold = $("#attempts-fold");
   const body = $("#attempts-body");
@@ -129,7 +129,7 @@ export function createAttemptsPanel({ solver, onCount }) {
         full = await api.runRecord(run.name, attempt.record_id);
         state.details.set(key, full);
       }
-      const parts = attemptBody(full, { answers: false });
+      const parts = attemptBody(full, { answers: false, trainPairs: trainPairs() });
       details.replaceChildren(details.firstChild, ...(parts.length ? parts : [el("p", { class: "note", text: "No reasoning or code was recorded." })]));
     } catch (error) {
       toast(error.message, "error");

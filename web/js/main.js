@@ -50,6 +50,8 @@ const solver = createSolver({
 });
 const attempts = createAttemptsPanel({
   solver,
+  // A program's train outputs beside the expected ones, when the view is the task as stored.
+  trainPairs: () => (state.task && !state.transforms.length ? state.task.train : []),
   onCount: (count) => { $("#attempts-count").textContent = count ? String(count) : ""; },
 });
 const tasks = createTaskList({
