@@ -508,10 +508,14 @@ def test_html_report_shows_grids_and_escapes_what_it_shows(
     page = Path("report.html").read_text()
     assert "<script" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
-    # TASK_A: two train pairs (4 grids of 4 cells), test input, expected, two attempts (4 each)
-    section = page.split("&lt;/script&gt;</b>")[1].split("</section>")[0]
-    assert section.count("<i class=c") == 4 * 4 + 4 * 4
-    assert section.count("class=ok>") == 2  # both attempts right
+    assert "<h3 class=mono>&lt;script&gt;alert(1)&lt;/script&gt;</h3>" in page
+    # TASK_A, each grid one PNG: two train pairs (4), the test input, the expected output, the
+    # two submitted attempts, and each attempt's prediction again in its details (2)
+    section = page.split("&lt;/script&gt;</h3>")[1].split("</section>")[0]
+    assert section.count('<b class="g c') == 4 + 2 + 2 + 2
+    assert section.count("data:image/png;base64,") == 4 + 2 + 2 + 2
+    assert section.count("✓ right") == 2 + 2  # both attempts right, submitted and in detail
+    assert "✗ wrong" not in section
 
 
 @pytest.mark.parametrize("concurrency", [1, 4, 32])
