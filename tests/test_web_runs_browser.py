@@ -250,3 +250,77 @@ def test_the_html_report_shows_every_task_and_filters_them(
     context.close()
     assert errors == []
     assert all(url.startswith(("file:", "data:")) for url in requests), requests
+
+
+# -- what a model wrote is shown as text ----------------------------------------------------------
+
+HOSTILE = "<img src=x onerror=\"window.pwned=1;console.error('ran')\"><script>window.pwned=1</script>"
+"""Markup a model (or whoever wrote a run directory) might put in any text field of a run."""
+
+
+def _hostile_run(runs: Path) -> None:
+    """traces-main with every text a model or its server wrote replaced by markup."""
+    shutil.copytree(MAIN_RUNS / "traces-main", runs / "hostile")
+    manifest = orjson.loads((runs / "hostile" / "run.json").read_bytes())
+    manifest["model"]["model_id"] = HOSTILE
+    (runs / "hostile" / "run.json").write_bytes(orjson.dumps(manifest))
+    lines = []
+    for line in (runs / "hostile" / "results.jsonl").read_bytes().splitlines():
+        answer = orjson.loads(line)
+        answer["model"] = HOSTILE
+        answer["reasoning"] = f"{HOSTILE} reasoning"
+        answer["response"] = f"{HOSTILE} reply"
+        if answer["parse_error"] is not None:
+            answer["parse_error"] = f"{HOSTILE} parse"
+        if answer["error"] is not None:
+            answer["error"] = f"{HOSTILE} error"
+        lines.append(orjson.dumps(answer))
+    (runs / "hostile" / "results.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+
+
+def _ran_nothing(page: Page, root: str) -> None:
+    assert page.evaluate("window.pwned") is None
+    assert page.locator(f"{root} img[src=x], {root} script").count() == 0
+
+
+def test_markup_a_model_wrote_runs_nothing_anywhere_it_is_shown(
+    tmp_path: Path, watched: Callable[..., Page]
+) -> None:
+    shutil.copy(MAIN_RUNS / "small.json", tmp_path / "small.json")
+    _hostile_run(tmp_path / "runs")
+    with ServeProcess("--dataset", "small.json", "--runs", "runs", cwd=tmp_path) as served:
+        page = watched(runs_page(served, "run=hostile&task=bbb"))
+        expect(page.locator(".run-card")).to_contain_text(HOSTILE)
+        attempts = page.locator("#task-detail details.attempt")
+        expect(attempts).to_have_count(4)
+        for index in range(4):
+            attempts.nth(index).locator("summary").click()
+        expect(page.locator("#task-detail")).to_contain_text(f"{HOSTILE} reasoning")
+        expect(page.locator("#task-detail")).to_contain_text(f"{HOSTILE} parse")
+        _ran_nothing(page, "body")
+        page.locator(".task-row", has_text="aaa").click()
+        expect(page.locator("#task-detail h3")).to_have_text("aaa")
+        page.locator("#task-detail details.attempt summary").first.click()
+        expect(page.locator("#task-detail")).to_contain_text(f"{HOSTILE} error")
+        _ran_nothing(page, "body")
+
+        page.click("#merge-run")
+        page.fill("#sign-in-name", "ada")
+        page.click("#sign-in-form button[type=submit]")
+        expect(page.locator("#merge-result")).to_contain_text("Added 5 traces")
+
+        solver = watched(f"{served.url}/#dataset=small.json&task=bbb")
+        solver.click("#tab-traces")
+        traces = solver.locator("#traces li")
+        expect(traces).to_have_count(4)
+        expect(traces.first.locator(".author")).to_have_text(HOSTILE)
+        expect(traces.first.locator(".trace-text")).to_contain_text(HOSTILE)
+        solver.click("#tab-attempts")
+        solver.click("#attempts-reveal")
+        cards = solver.locator("#attempts li")
+        expect(cards).to_have_count(2)
+        for index in range(2):
+            cards.nth(index).locator("details summary").click()
+        expect(solver.locator("#pane-attempts")).to_contain_text(f"{HOSTILE} reasoning")
+        expect(solver.locator("#attempts-model option", has_text=HOSTILE)).to_have_count(1)
+        _ran_nothing(solver, "body")
