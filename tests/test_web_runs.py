@@ -5,8 +5,9 @@ transforms), live updates, and a hostile runs directory from which nothing outsi
 from __future__ import annotations
 
 import shutil
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -346,3 +347,76 @@ def test_a_growing_run_is_announced_within_two_seconds(server: AppServer) -> Non
     assert body["run"]["status"] == "running"
     assert body["run"]["totals"]["records"] == 2
     assert body["tasks"][0]["status"] == "solved"
+
+
+def test_a_run_read_while_it_is_written_shows_only_whole_records(server: AppServer) -> None:
+    """Once three readers have each had a first answer, a writer appends 199 more records in
+    pieces (each line split mid-way, flushed between the halves, as a busy disk can leave it)
+    while they keep asking for the run, its task and the attempts panel: every answer is whole,
+    counts only grow from 1, and the end has all 200."""
+    total = 200
+    run = write_run(server.config.runs_dir / "growing", [record("g", "aaa")], status="running")
+    done = threading.Event()
+    started = threading.Barrier(4, timeout=60)
+    failures: list[str] = []
+    seen: dict[str, list[int]] = {"run": [], "task": [], "attempts": []}
+
+    def write() -> None:
+        started.wait()
+        with (run / "results.jsonl").open("ab") as handle:
+            for attempt in range(2, total + 1):
+                line = orjson.dumps(record("g", "aaa", attempt=attempt, correct=attempt % 7 == 0))
+                handle.write(line[: len(line) // 2])
+                handle.flush()
+                time.sleep(0.005)
+                handle.write(line[len(line) // 2 :] + b"\n")
+                handle.flush()
+        done.set()
+
+    def read(path: str, count: Callable[[Any], int], into: list[int]) -> None:
+        with server.client() as http:
+            while True:
+                finished = done.is_set()
+                response = http.get(path)
+                if response.status_code != 200:
+                    failures.append(f"{path}: {response.status_code} {response.text[:200]}")
+                    return
+                into.append(count(response.json()))
+                if len(into) == 1:
+                    started.wait()
+                if finished:
+                    return
+
+    readers = [
+        threading.Thread(
+            target=read,
+            args=("/api/runs/growing", lambda b: b["run"]["totals"]["records"], seen["run"]),
+        ),
+        threading.Thread(
+            target=read,
+            args=("/api/runs/growing/tasks/aaa", lambda b: len(b["attempts"]), seen["task"]),
+        ),
+        threading.Thread(
+            target=read,
+            args=(
+                "/api/attempts/aaa",
+                lambda b: sum(len(r["attempts"]) for r in b["runs"] if r["name"] == "growing"),
+                seen["attempts"],
+            ),
+        ),
+    ]
+    writer = threading.Thread(target=write)
+    for thread in (*readers, writer):
+        thread.start()
+    for thread in (writer, *readers):
+        thread.join(120)
+    assert failures == []
+    for name, counts in seen.items():
+        assert counts[0] == 1, name
+        assert counts == sorted(counts), f"{name} went back: {counts}"
+        assert counts[-1] == total, name
+    with server.client() as http:
+        body = http.get("/api/runs/growing").json()
+        assert body["run"]["totals"]["records"] == total
+        assert body["run"]["problems"] == []  # no half line was ever taken for a bad one
+        assert len(http.get("/api/runs/growing/tasks/aaa").json()["attempts"]) == total

@@ -252,9 +252,11 @@ def test_the_html_report_shows_every_task_and_filters_them(
     assert all(url.startswith(("file:", "data:")) for url in requests), requests
 
 
-# -- what a model wrote is shown as text ----------------------------------------------------------
+# -- what a model wrote is shown as text -------------------------------------------------------
 
-HOSTILE = "<img src=x onerror=\"window.pwned=1;console.error('ran')\"><script>window.pwned=1</script>"
+HOSTILE = (
+    "<img src=x onerror=\"window.pwned=1;console.error('ran')\"><script>window.pwned=1</script>"
+)
 """Markup a model (or whoever wrote a run directory) might put in any text field of a run."""
 
 
