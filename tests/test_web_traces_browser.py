@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import httpx
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
-from browsing import open_task, sign_in
+from browsing import Watched, open_task, ready, sign_in
 from webapp import ServeProcess
 
 LIVE_MS = 2000
@@ -115,3 +115,33 @@ def test_a_trace_with_markup_runs_nothing_and_shows_the_markup(
     expect(trace.locator(".author")).to_have_text("<script>eve</script>")
     assert page.locator("#traces img, #traces b, #traces script").count() == 0
     assert page.title() != "pwned"
+
+
+def test_eight_tabs_of_one_browser_all_load_and_all_see_a_change(
+    app: ServeProcess, browser: Browser
+) -> None:
+    """A browser opens at most six connections to one server, and a live stream holds one for
+    good: the tabs of one browser share one stream, so the seventh tab loads too."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        tabs = [Watched(context) for _ in range(8)]
+        for tab in tabs:
+            tab.page.goto(open_task(app, "aaa"))
+            ready(tab.page)
+            traces_tab(tab.page)
+        sign_in(tabs[0].page, "ada")
+        tabs[0].page.fill("#trace-text", "Seen in every tab.")
+        tabs[0].page.click("#trace-add")
+        for tab in tabs:
+            expect(tab.page.locator("#traces li .trace-text")).to_have_text(
+                "Seen in every tab.", timeout=LIVE_MS
+            )
+        tabs[3].page.close()  # a tab that goes away stops nobody else's updates
+        with httpx.Client(base_url=app.url, headers={"origin": app.url}) as bob:
+            bob.post("/api/session", json={"name": "bob"})
+            bob.post("/api/traces/aaa", json={"text": "bob's"}).raise_for_status()
+        for tab in (tabs[0], tabs[7]):
+            expect(tab.page.locator("#traces li")).to_have_count(2, timeout=LIVE_MS)
+        assert [error for tab in tabs for error in tab.errors] == []
+    finally:
+        context.close()
