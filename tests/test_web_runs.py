@@ -19,7 +19,7 @@ import pytest
 from arcbench.tasks import Task
 from arcbench.transforms import apply_to_grid, parse_chain
 from conftest import run_cli
-from rundata import record, stored_traces, write_run
+from rundata import record, stored_traces, traces_run, write_run
 from taskdata import TASK_A, TASK_B
 from test_web_security import raw_request
 from webapp import AppServer, EventListener, app_config
@@ -257,6 +257,27 @@ def test_merging_a_run_adds_what_the_cli_merge_adds_once(server: AppServer, tmp_
     }
     assert shown[0]["source"]["run_id"] == "dbd52696492c4be9a9c8fe8a76f1f149"
     assert shown[0]["source"]["correct"] is True
+
+
+def test_two_people_merging_one_run_at_once_add_each_trace_once(server: AppServer) -> None:
+    run = traces_run(server.config.runs_dir / "wide", "wide", tasks=200, attempts=2)
+    answers: list[httpx.Response] = []
+
+    def merge(name: str) -> None:
+        with signed_in(server, name) as http:
+            answers.append(http.post(f"/api/runs/{run.name}/merge"))
+
+    threads = [threading.Thread(target=merge, args=(name,)) for name in ("ada", "bob")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert [answer.status_code for answer in answers] == [200, 200], [a.text for a in answers]
+    bodies = [answer.json() for answer in answers]
+    assert sum(body["added"] for body in bodies) == 400
+    assert all(body["added"] + body["duplicates"] == 400 for body in bodies)
+    stored = stored_traces(server.config.store)
+    assert sum(len(traces) for traces in stored.values()) == 400
 
 
 def test_merging_needs_a_session_and_the_apps_own_page(server: AppServer) -> None:
