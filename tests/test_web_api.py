@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from arcbench.datasets import load_dataset
 from arcbench.tasks import Task
 from arcbench.transforms import apply_transforms, parse_chain
 from taskdata import TASK_A, TASK_B
-from webapp import TASK_C, AppServer, EventListener, app_config
+from webapp import TASK_C, AppServer, EventListener, app_config, signed_in
 
 
 @pytest.fixture
@@ -28,17 +27,6 @@ def server(tmp_path: Path) -> Iterator[AppServer]:
 @pytest.fixture
 def client(server: AppServer) -> Iterator[httpx.Client]:
     with server.client() as http:
-        yield http
-
-
-@contextmanager
-def signed_in(
-    server: AppServer, name: str, admin_token: str | None = None
-) -> Iterator[httpx.Client]:
-    """A client with a session as `name` (an admin when given the admin token)."""
-    with server.client() as http:
-        body = {"name": name} if admin_token is None else {"name": name, "admin_token": admin_token}
-        assert http.post("/api/session", json=body).status_code == 200
         yield http
 
 

@@ -8,7 +8,6 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from conftest import run_cli
 from rundata import record, stored_traces, traces_run, write_run
 from taskdata import TASK_A, TASK_B
 from test_web_security import raw_request
-from webapp import AppServer, EventListener, app_config
+from webapp import AppServer, EventListener, app_config, signed_in
 
 MAIN_RUNS = Path(__file__).parent / "data" / "main-runs"
 SECRET = "TOP-SECRET-OUTSIDE-THE-RUNS-DIRECTORY"
@@ -47,13 +46,6 @@ def server(tmp_path: Path) -> Iterator[AppServer]:
 @pytest.fixture
 def client(server: AppServer) -> Iterator[httpx.Client]:
     with server.client() as http:
-        yield http
-
-
-@contextmanager
-def signed_in(server: AppServer, name: str) -> Iterator[httpx.Client]:
-    with server.client() as http:
-        assert http.post("/api/session", json={"name": name}).status_code == 200
         yield http
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ import pytest
 
 from conftest import run_cli
 from rundata import stored_traces, traces_run
-from webapp import AppServer, EventListener, app_config
+from webapp import AppServer, EventListener, app_config, signed_in
 
 ADMIN = "admin-token-0123456789"
 MARKUP = "<img src=x onerror=\"document.title='pwned'\"><script>alert(1)</script> &amp; </textarea>"
@@ -27,16 +26,6 @@ MARKUP = "<img src=x onerror=\"document.title='pwned'\"><script>alert(1)</script
 def server(tmp_path: Path) -> Iterator[AppServer]:
     with AppServer(app_config(tmp_path, admin_token=ADMIN)) as running:
         yield running
-
-
-@contextmanager
-def signed_in(server: AppServer, name: str, *, admin: bool = False) -> Iterator[httpx.Client]:
-    with server.client() as http:
-        body: dict[str, Any] = {"name": name}
-        if admin:
-            body["admin_token"] = ADMIN
-        assert http.post("/api/session", json=body).status_code == 200
-        yield http
 
 
 def add(http: httpx.Client, text: str, task: str = "aaa", version: int | None = None) -> Any:
@@ -142,7 +131,7 @@ def test_only_the_author_edits_a_trace(server: AppServer) -> None:
 
 
 def test_an_admin_may_delete_but_not_edit_another_persons_trace(server: AppServer) -> None:
-    with signed_in(server, "ada") as ada, signed_in(server, "root", admin=True) as root:
+    with signed_in(server, "ada") as ada, signed_in(server, "root", ADMIN) as root:
         trace = add(ada, "ada's rule")
         path = f"/api/traces/{trace['trace_id']}"
         assert listed(root)[0]["can_delete"] is True

@@ -16,6 +16,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +110,17 @@ class AppServer:
         """A client that acts like the app's own page: same origin on every request."""
         headers = {"origin": self.url, **kwargs.pop("headers", {})}
         return httpx.Client(base_url=self.url, headers=headers, timeout=30, **kwargs)
+
+
+@contextmanager
+def signed_in(
+    server: AppServer, name: str, admin_token: str | None = None
+) -> Iterator[httpx.Client]:
+    """A client of the app's own page with a session as `name` (an admin with the admin token)."""
+    with server.client() as http:
+        body = {"name": name} if admin_token is None else {"name": name, "admin_token": admin_token}
+        assert http.post("/api/session", json=body).status_code == 200
+        yield http
 
 
 class EventListener:
