@@ -185,6 +185,26 @@ def test_a_manifest_that_is_not_one_is_the_runs_problem(tmp_path: Path) -> None:
     assert "not a run manifest" in RunsIndex(runs).run("r").info().problems[0]  # type: ignore[union-attr]
 
 
+def test_numbers_of_test_inputs_no_task_has_are_skipped_not_allocated(tmp_path: Path) -> None:
+    """A test_index of 10**9 once made every reader build a billion-entry score (the server
+    was killed for its memory); such a record, or manifest, is the run's problem instead."""
+    runs = tmp_path / "runs"
+    run = write_run(runs / "r", [record("r", "t1", correct=True)])
+    with (run / "results.jsonl").open("ab") as handle:
+        for index in (10**9, 1000, -1):
+            handle.write(orjson.dumps(record("r", "t2", test_index=index)) + b"\n")
+    state = RunsIndex(runs).run("r")
+    assert state is not None
+    info = state.info()
+    assert (info.totals.records, info.totals.tasks_solved) == (1, 1)
+    assert "3 line(s) skipped" in info.problems[0]
+    huge = manifest("r", {"t1": 10**9})
+    (run / "run.json").write_bytes(orjson.dumps(huge))
+    info = RunsIndex(runs).run("r").info()  # type: ignore[union-attr]
+    assert info.problems[0].startswith("run.json is not a run manifest")
+    assert info.totals.records == 1
+
+
 # -- nothing outside the runs directory ------------------------------------------------------------
 
 

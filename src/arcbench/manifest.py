@@ -11,13 +11,13 @@ written by earlier versions read unchanged; `data/manifest.schema.json` is gener
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from arcbench.datasets import Dataset
-from arcbench.tasks import Task
+from arcbench.tasks import MAX_TEST_INPUTS, Task
 from arcbench.usage import Usage
 
 Status = Literal["running", "completed", "interrupted", "failed"]
@@ -44,7 +44,7 @@ class DatasetInfo(BaseModel):
 
     spec: str
     task_ids: list[str]
-    test_inputs: dict[str, int]
+    test_inputs: dict[str, Annotated[int, Field(ge=0, le=MAX_TEST_INPUTS)]]
     content_hash: str
 
     @classmethod

@@ -40,7 +40,7 @@ from pydantic import (
     model_serializer,
 )
 
-from arcbench.tasks import Grid
+from arcbench.tasks import MAX_TEST_INPUTS, Grid
 from arcbench.usage import Usage
 
 TaskKey = tuple[str, int | None]
@@ -142,7 +142,7 @@ class RecordBase(BaseModel):
 class TracesRecord(RecordBase):
     """A `traces` attempt: one test input, one predicted grid (or why there is none)."""
 
-    test_index: int
+    test_index: int = Field(ge=0, lt=MAX_TEST_INPUTS)
     prediction: Grid | None = None
     mapped_prediction: Grid | None = None
     correct: StrictBool | None = None

@@ -20,6 +20,11 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 MAX_SIDE = 30
 """Largest grid side allowed by the ARC format."""
 
+MAX_TEST_INPUTS = 1000
+"""More test inputs than any ARC task has (they have 1 to 4). Run files that number test inputs
+stay below it, so a hostile `results.jsonl` or `run.json` cannot make a reader allocate per
+test input without end (a `test_index` of 10**9 once did)."""
+
 PALETTE = (
     "#000000",
     "#0074D9",
@@ -177,7 +182,7 @@ class Task(BaseModel):
     id: TaskId
     version: Version | None = None
     train: Annotated[list[Pair], Field(min_length=1)]
-    test: Annotated[list[TestPair], Field(min_length=1)]
+    test: Annotated[list[TestPair], Field(min_length=1, max_length=MAX_TEST_INPUTS)]
     provenance: Provenance | None = None
 
     @property
@@ -236,7 +241,7 @@ class RawTask(BaseModel):
     """The ARC file format of one task (`{"train": [...], "test": [...]}`), before it has an id."""
 
     train: Annotated[list[Pair], Field(min_length=1)]
-    test: Annotated[list[TestPair], Field(min_length=1)]
+    test: Annotated[list[TestPair], Field(min_length=1, max_length=MAX_TEST_INPUTS)]
 
 
 class VariantEntry(Provenance):
@@ -246,7 +251,7 @@ class VariantEntry(Provenance):
     task_id: TaskId
     version: Version | None = None
     train: Annotated[list[Pair], Field(min_length=1)]
-    test: Annotated[list[TestPair], Field(min_length=1)]
+    test: Annotated[list[TestPair], Field(min_length=1, max_length=MAX_TEST_INPUTS)]
 
     def to_task(self) -> Task:
         """The entry as a `Task`, its provenance fields kept."""

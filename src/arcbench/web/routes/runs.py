@@ -12,6 +12,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from arcbench.records import TaskKey
 from arcbench.runindex import RunState
 from arcbench.runview import AttemptView, TaskView
+from arcbench.tasks import MAX_TEST_INPUTS
 from arcbench.transforms import apply_to_grid, parse_transform, test_positions
 from arcbench.web.deps import Context, SignedInUser
 from arcbench.web.routes.tasks import TaskIdPath, TransformsParam, VersionParam, transform_ids
@@ -94,7 +95,9 @@ def list_attempts(
     context: Context,
     version: VersionParam = None,
     transforms: TransformsParam = "",
-    tests: Annotated[int, Query(ge=0, le=999, description="Test inputs of the task.")] = 0,
+    tests: Annotated[
+        int, Query(ge=0, le=MAX_TEST_INPUTS, description="Test inputs of the task.")
+    ] = 0,
 ) -> Response:
     """Every attempt any run under `--runs` made at a task version, with its predictions. With
     `transforms` (and the task's number of `tests`), predictions are shown as the chain makes

@@ -14,7 +14,7 @@ from arcbench.datasets import BUNDLED_SPECS
 from arcbench.errors import TransformError
 from arcbench.scoring import compare_grids
 from arcbench.store.schema import MAX_INTEGER
-from arcbench.tasks import Task
+from arcbench.tasks import MAX_TEST_INPUTS, Task
 from arcbench.transforms import apply_transforms, parse_transform
 from arcbench.web.deps import Context
 from arcbench.web.schemas import (
@@ -129,6 +129,8 @@ def check_answer(viewed: Viewed, body: CheckIn) -> CheckOut:
 
 
 @router.get("/tasks/{task_id}/answer")
-def reveal_answer(viewed: Viewed, test_index: Annotated[int, Query(ge=0, le=999)] = 0) -> AnswerOut:
+def reveal_answer(
+    viewed: Viewed, test_index: Annotated[int, Query(ge=0, lt=MAX_TEST_INPUTS)] = 0
+) -> AnswerOut:
     """The output of test input `test_index`: only when the person asks to see it."""
     return AnswerOut(test_index=test_index, output=known_output(viewed.task, test_index))
