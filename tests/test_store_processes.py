@@ -186,9 +186,13 @@ def test_a_writer_killed_mid_change_loses_only_what_was_in_flight(tmp_path: Path
     rng = random.Random(5)
     for _ in range(6):
         process = worker("add-forever", str(store_path))
-        time.sleep(rng.uniform(0.4, 0.9))
+        assert process.stdout is not None
+        first = process.stdout.readline()  # writing by now, however long start-up took
+        time.sleep(rng.uniform(0.05, 0.5))
         os.kill(process.pid, signal.SIGKILL)
-        out, _ = process.communicate(timeout=10)
+        out = first + process.stdout.read()  # the same buffered reader: no line is lost
+        process.wait(10)
+        process.stdout.close()
         confirmed |= {orjson.loads(line) for line in out.splitlines() if line.endswith(b'"')}
 
         assert intact(store_path)
