@@ -13,7 +13,7 @@ import pytest
 
 from arcbench.web.server import bind
 from conftest import cli_env, run_cli
-from webapp import ServeProcess, write_tasks
+from webapp import EventListener, ServeProcess, write_tasks
 
 
 def test_it_serves_the_page_the_api_and_the_chosen_dataset(tmp_path: Path) -> None:
@@ -133,25 +133,11 @@ def test_the_app_and_merge_share_the_store_and_its_changes_reach_the_page_live(
         )
     )
     with ServeProcess("--dataset", tasks, cwd=tmp_path, env=env) as app:
-        events: list[str] = []
-        listening = threading.Event()
-
-        def listen() -> None:
-            with httpx.stream("GET", f"{app.url}/api/events", timeout=30) as stream:
-                for line in stream.iter_lines():
-                    if line.startswith("event: "):
-                        events.append(line)
-                        listening.set()
-                        if len(events) == 2:
-                            return
-
-        listener = threading.Thread(target=listen, daemon=True)
-        listener.start()
-        assert listening.wait(20)
+        listener = EventListener(app.url, "variations")
+        listener.wait_first()
         merged = run_cli("merge", str(imported), env=env)
         assert merged.returncode == 0, merged.stderr
-        listener.join(10)
-        assert events == ["event: variations", "event: variations"]
+        listener.wait_second()  # the merge, announced
         with httpx.Client(base_url=app.url, headers={"origin": app.url}) as http:
             listed = http.get("/api/variations", params={"task_id": "bbb"}).json()["versions"]
             assert [(v["version"], v["signed_by"]) for v in listed] == [(None, []), (1, ["merge"])]

@@ -140,7 +140,7 @@ class EventListener:
 
     def _listen(self) -> None:
         with (
-            httpx.Client(base_url=self.url, timeout=10) as http,
+            httpx.Client(base_url=self.url, timeout=60) as http,  # a slow change, under load
             http.stream("GET", "/api/events") as stream,
         ):
             for line in stream.iter_lines():
