@@ -109,3 +109,26 @@ def test_first_stop_finishes_in_flight_second_cancels() -> None:
     finished.clear()
     assert asyncio.run(scenario(second=True)) == "interrupted"
     assert finished == []
+
+
+@pytest.mark.parametrize(
+    ("count", "expected"), [(0, "completed"), (3, "completed"), (4, "interrupted")]
+)
+def test_a_stop_with_nothing_left_to_do_completes_the_run(count: int, expected: str) -> None:
+    """A Ctrl+C that lands after the last item started (or on a resumed run with nothing left)
+    left nothing undone: the run is `completed`, not `interrupted`."""
+    stopper = Stopper()
+    if count == 0:
+        stopper.request()  # a resumed run with nothing left, stopped before it began
+    finished: list[int] = []
+
+    async def work(item: int) -> int:
+        if item == 2:
+            stopper.request()
+        return item
+
+    runner: Runner[int, int] = Runner(
+        work, max_concurrent=1, on_result=finished.append, on_error=lambda i, e: 0, stopper=stopper
+    )
+    assert asyncio.run(runner.run(range(count))) == expected
+    assert finished == list(range(min(count, 3)))

@@ -145,7 +145,9 @@ class Runner(Generic[T, R]):
         await asyncio.gather(*tasks, return_exceptions=True)
         if self._fatal is not None:
             raise self._fatal
-        return "completed" if exhausted and not self.stopper.cancelled else "interrupted"
+        if self.stopper.cancelled:
+            return "interrupted"
+        return "completed" if exhausted or _nothing_left(iterator) else "interrupted"
 
     def _stop_for(self, exc: BaseException) -> None:
         """A fatal error: remember the first, cancel every other worker."""
@@ -154,3 +156,15 @@ class Runner(Generic[T, R]):
             for task in self.stopper._tasks:
                 if task is not asyncio.current_task():
                     task.cancel()
+
+
+def _nothing_left(iterator: Iterator[object]) -> bool:
+    """Whether a stopped run's items had run out: a stop that lands after the last item started
+    (or on a resumed run with nothing to do) left nothing undone, so the run is complete."""
+    try:
+        next(iterator)
+    except StopIteration:
+        return True
+    except Exception:  # the items break: whatever they held was not done
+        return False
+    return False
