@@ -59,11 +59,11 @@ def extract_program(text: str) -> ExtractedProgram:
     return ExtractedProgram(None, "no python code block in the reply", len(text))
 
 
-def _defines_entry(code: str) -> bool:
+def _defines_entry(code: str, pattern: re.Pattern[str] = _ENTRY) -> bool:
     """Whether a line of `code` starts (after indentation) with `def transform(` or
-    `def solve_task(`. Only `_INDENT_WINDOW` characters before each match are looked at, so a
-    flood of matches costs a bounded amount each."""
-    for match in _ENTRY.finditer(code):
+    `def solve_task(` (or what `pattern` matches). Only `_INDENT_WINDOW` characters before each
+    match are looked at, so a flood of matches costs a bounded amount each."""
+    for match in pattern.finditer(code):
         window = code[max(0, match.start() - _INDENT_WINDOW) : match.start()]
         newline = window.rfind("\n")
         if newline < 0 and match.start() > _INDENT_WINDOW:
@@ -74,6 +74,20 @@ def _defines_entry(code: str) -> bool:
 
 
 _INDENT_WINDOW = 200
+
+
+_NAMED_ENTRIES = {
+    name: re.compile(rf"def[ \t]+{name}[ \t]*\(") for name in ("transform", "solve_task")
+}
+
+
+def entry_point(code: str) -> str | None:
+    """The function a program defines for the sandbox to call: `transform` when it defines one,
+    else `solve_task` (the sandbox's own order), else None."""
+    for name, pattern in _NAMED_ENTRIES.items():
+        if _defines_entry(code, pattern):
+            return name
+    return None
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ grid or program (`parse_error`), or a program that crashes, is an outcome, not a
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -205,6 +206,16 @@ class CodegenRecord(RecordBase):
         """Whether the program reproduces every train pair."""
         return bool(self.train_results) and self.train_accuracy == 1.0
 
+    @property
+    def solves_task(self) -> bool:
+        """Whether the program is verified: every train pair right and every test output with
+        a known answer right (`arcbench export` writes only these by default)."""
+        return (
+            self.error is None
+            and self.code is not None
+            and solves_pairs(self.train_results or [], self.correct or [])
+        )
+
     def describe(self) -> str:
         """One line for run.log: where, what came of it, how long and how many tokens."""
         if self.error or self.parse_error:
@@ -216,6 +227,16 @@ class CodegenRecord(RecordBase):
             f"{self._where()} attempt {self.attempt} round {self.round}: {outcome} "
             f"({self.latency_s:.2f} s, {self.usage.total_tokens} tokens)"
         )
+
+
+def solves_pairs(train_results: Sequence[ProgramResult], correct: Sequence[bool | None]) -> bool:
+    """A program's check passed: at least one train pair, every one right, and no test output
+    with a known answer wrong (one without an answer cannot be held against it)."""
+    return (
+        bool(train_results)
+        and all(result.status == "correct" for result in train_results)
+        and all(value is not False for value in correct)
+    )
 
 
 def _record_kind(value: Any) -> str:

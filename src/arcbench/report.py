@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from arcbench.errors import ArcbenchError, ReportError, ResultsFileError
+from arcbench.errors import ArcbenchError, DataError, ReportError, ResultsFileError
 from arcbench.manifest import RunManifest
 from arcbench.records import CodegenRecord, OutputKey, TaskKey, TracesRecord
 from arcbench.rundir import Billed, read_latest
@@ -335,24 +335,32 @@ def _restricted(report: Report, keys: list[TaskKey]) -> Report:
 def load_run_tasks(runs: Sequence[RunData]) -> tuple[dict[TaskKey, Task], list[str]]:
     """The tasks the runs were scored on, from their datasets, for showing grids.
 
-    A dataset that cannot be loaded any more, or whose tasks changed since the run (its content
-    hash differs), is left out with a note rather than shown against the wrong grids.
+    A dataset that cannot be loaded any more, or whose tasks changed since the run, is left out
+    with a note rather than shown against the wrong grids.
     """
-    from arcbench.datasets import load_dataset
-    from arcbench.runview import tasks_of_run
-
     found: dict[TaskKey, Task] = {}
     notes: list[str] = []
     for run in runs:
         if run.manifest is None:
             continue
         try:
-            dataset = load_dataset(run.manifest.dataset.spec, skip_invalid=True)
+            found.update(run_tasks(run.manifest))
         except ArcbenchError as exc:
             notes.append(f"{run.path}: grids not shown ({exc})")
-            continue
-        tasks, note = tasks_of_run(run.manifest, dataset.tasks)
-        if note is not None:
-            notes.append(f"{run.path}: {note}")
-        found.update(tasks)
     return found, notes
+
+
+def run_tasks(manifest: RunManifest) -> dict[TaskKey, Task]:
+    """The tasks a run selected, loaded from its dataset as they were when it ran.
+
+    Raises an `ArcbenchError` saying why when the dataset cannot be loaded any more, or when
+    its tasks changed since the run (`arcbench.runview.tasks_of_run` compares the content hash).
+    """
+    from arcbench.datasets import load_dataset
+    from arcbench.runview import tasks_of_run
+
+    spec = manifest.dataset.spec
+    tasks, note = tasks_of_run(manifest, load_dataset(spec, skip_invalid=True).tasks)
+    if note is not None:
+        raise DataError(f"{spec} changed since the run")
+    return tasks

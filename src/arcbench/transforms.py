@@ -12,9 +12,13 @@ Grids are plain `list[list[int]]`; these functions never mutate their argument.
 
 from __future__ import annotations
 
+import ast
+import inspect
 import random
+import textwrap
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 
 from arcbench.errors import TransformError
 from arcbench.tasks import Pair, Task, TestPair
@@ -78,6 +82,20 @@ SYMMETRIES: dict[str, Callable[[Grid], Grid]] = {
 
 _SYMMETRY_INVERSES = {"rot90": "rot270", "rot270": "rot90"}
 
+
+@cache
+def _returned_expression(function: Callable[[Grid], Grid]) -> str:
+    """The expression a one-statement function of `grid` returns, as source: what a program that
+    carries a transform with it quotes (see `Symmetry.expression`)."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    definition = tree.body[0]
+    assert isinstance(definition, ast.FunctionDef)
+    returned = definition.body[-1]
+    assert isinstance(returned, ast.Return)
+    assert returned.value is not None
+    return ast.unparse(returned.value)
+
+
 D8 = tuple(name for name in SYMMETRIES if name != "identity")
 """The seven non-identity symmetries, what `--transforms d8` expands to."""
 
@@ -100,6 +118,13 @@ class Symmetry:
 
     def inverse(self) -> Symmetry:
         return Symmetry(_SYMMETRY_INVERSES.get(self.name, self.name))
+
+    @property
+    def expression(self) -> str:
+        """This symmetry as a Python expression over a list-of-lists `grid`, taken from the
+        source of its function: a program that must carry the transform with it
+        (`arcbench.export` writes T∘P∘T⁻¹) runs exactly what the library runs."""
+        return _returned_expression(SYMMETRIES[self.name])
 
 
 @dataclass(frozen=True)
@@ -124,6 +149,11 @@ class ColorPermutation:
 
     def apply_grid(self, grid: Grid) -> Grid:
         return recolor(grid, self.mapping)
+
+    @property
+    def expression(self) -> str:
+        """This permutation as a Python expression over `grid`, as `apply_grid` computes it."""
+        return f"[[{self.mapping!r}[cell] for cell in row] for row in grid]"
 
     def apply_task(self, task: Task) -> Task:
         return _map_grids(task, self.apply_grid)
@@ -201,6 +231,8 @@ class SwapPair:
 
 
 Transform = Symmetry | ColorPermutation | ReorderTrain | SwapPair
+GridTransform = Symmetry | ColorPermutation
+"""The transforms that change grids (and have an `expression`); pair moves change none."""
 
 
 def _map_grids(task: Task, fn: Callable[[Grid], Grid]) -> Task:

@@ -23,7 +23,7 @@ from typing import Annotated, Any
 import typer
 
 from arcbench import __version__
-from arcbench.cli import codegen, merge, models, report, serve, store, tasks, traces
+from arcbench.cli import codegen, export, merge, models, report, serve, store, tasks, traces
 from arcbench.interrupts import INTERRUPTS
 
 app = typer.Typer(
@@ -41,6 +41,7 @@ app.add_typer(tasks.app, name="tasks")
 app.add_typer(models.app, name="models")
 app.command("merge")(merge.merge)
 app.add_typer(store.app, name="store")
+app.command("export")(export.export)
 app.command("serve-ui")(serve.serve_ui)
 
 _debug = False

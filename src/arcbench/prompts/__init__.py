@@ -1,7 +1,10 @@
-"""Prompt templates shipped with the package, rendered with grids as digits.
+"""Prompt templates shipped with the package, rendered with grids as digits, and the replies
+they ask for.
 
 A template's version is a hash of its text: a run records it, and resume refuses to mix replies
-to different prompts in one run.
+to different prompts in one run. `traces_reply` and `codegen_reply` write the answer each prompt
+asks for (reasoning, then a final fenced block), which is what training data pairs with the
+prompt (`arcbench.export`); `extract_grid` and `extract_program` read exactly these back.
 """
 
 from __future__ import annotations
@@ -78,3 +81,21 @@ def codegen_prompt(task: Task) -> str:
 def repair_prompt(failures: str) -> str:
     """The follow-up of a repair round: what the program did wrong, asking for a fix."""
     return render("codegen_repair", failures=failures)
+
+
+def traces_reply(reasoning: str, grid: Grid) -> str:
+    """The reply the `traces` prompt asks for: the reasoning, then the grid in a final ```json
+    block."""
+    return _with_block(reasoning, "json", format_grid(grid))
+
+
+def codegen_reply(reasoning: str, code: str) -> str:
+    """The reply the `codegen` prompt asks for: the reasoning, then the program in a final
+    ```python block."""
+    return _with_block(reasoning, "python", code.rstrip("\n"))
+
+
+def _with_block(reasoning: str, language: str, body: str) -> str:
+    block = f"```{language}\n{body}\n```"
+    reasoning = reasoning.strip()
+    return f"{reasoning}\n\n{block}" if reasoning else block
