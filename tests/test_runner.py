@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from arcbench.runner import Runner, Stopper
+from arcbench.runner import Runner, Stopper, StopScheduling
 
 
 class Fatal(Exception):
@@ -132,3 +132,23 @@ def test_a_stop_with_nothing_left_to_do_completes_the_run(count: int, expected: 
     )
     assert asyncio.run(runner.run(range(count))) == expected
     assert finished == list(range(min(count, 3)))
+
+
+def test_stop_scheduling_finishes_what_is_in_flight_and_leaves_the_item_undone() -> None:
+    finished: list[int] = []
+
+    async def work(item: int) -> int:
+        if item == 5:
+            raise StopScheduling("no money left for item 5", "budget")
+        await asyncio.sleep(0.02)
+        return item
+
+    runner: Runner[int, int] = Runner(
+        work, max_concurrent=3, on_result=finished.append, on_error=lambda i, e: -1
+    )
+    assert asyncio.run(runner.run(range(100))) == "stopped"
+    assert runner.stop_reason == "budget"
+    assert 5 not in finished
+    # 3 and 4 were in flight when 5 stopped scheduling: they finish, nothing new starts, and
+    # 5 is not a failure (no on_error result): it is simply not done.
+    assert sorted(finished) == [0, 1, 2, 3, 4]

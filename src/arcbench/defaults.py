@@ -22,3 +22,6 @@ RETRY_WAIT_JITTER_S: Final = 1.0
 ROUNDS: Final = 0
 EXEC_TIMEOUT_S: Final = 2.0
 SANDBOX: Final = "full"
+TYPICAL_REPLY_TOKENS: Final = 8000
+"""Completion tokens a reply is assumed to take in a run's cost estimate when --max-tokens is not
+given: a reasoning reply to an ARC prompt (the estimate says it assumed this)."""

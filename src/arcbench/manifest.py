@@ -1,11 +1,11 @@
 """`run.json`, the manifest of a run directory, as pydantic models with DESIGN.md's keys.
 
 The manifest is written when a run starts (status `running`), rewritten atomically when a session
-ends (`completed`, `interrupted`, `failed`), and validated whenever it is read back: a resume
-compares its identity (`command`, `model`, `dataset`, `prompt_version`, `augmentation`) with the
-run it is asked to continue, and `report` takes the selected tasks from it. Run directories
-written by earlier versions read unchanged; `data/manifest.schema.json` is generated from
-`RunManifest`.
+ends (`completed`, `interrupted`, `stopped`, `failed`), and validated whenever it is read back: a
+resume compares its identity (`command`, `model`, `dataset`, `prompt_version`, `augmentation`)
+with the run it is asked to continue, and `report` takes the selected tasks from it. Run
+directories written by earlier versions read unchanged; `data/manifest.schema.json` is generated
+from `RunManifest`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from arcbench.datasets import Dataset
 from arcbench.tasks import MAX_TEST_INPUTS, Task
 from arcbench.usage import Usage
 
-Status = Literal["running", "completed", "interrupted", "failed"]
+Status = Literal["running", "completed", "interrupted", "stopped", "failed"]
 
 
 class ModelInfo(BaseModel):
@@ -143,6 +143,15 @@ class ScoreSummary(BaseModel):
     oracle: float | None = None
 
 
+class BudgetInfo(BaseModel):
+    """A run's cap (`--max-cost`) and what it has spent in all, earlier sessions included."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    max_cost_usd: float
+    spent_usd: float
+
+
 class RunSummary(BaseModel):
     """What a session adds to the manifest when it ends."""
 
@@ -165,6 +174,8 @@ class RunIdentity(BaseModel):
 _WRITTEN_WHEN_SET = (
     "augmentation",
     "sandbox",
+    "stop_reason",
+    "budget",
     "counts",
     "score",
     "usage",
@@ -176,7 +187,8 @@ _WRITTEN_WHEN_SET = (
 
 class RunManifest(RunIdentity):
     """`run.json`. `config` holds every option of the last session (the settings, `dataset`,
-    `selection`, `run_name`), never a key; `error` says what stopped a `failed` run."""
+    `selection`, `run_name`), never a key; `error` says what stopped a `failed` run,
+    `stop_reason` why a `stopped` one stopped (`budget`: its `--max-cost`, in `budget`)."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -193,6 +205,8 @@ class RunManifest(RunIdentity):
     cost_usd: float | None = None
     session_seconds: float | None = None
     error: str | None = None
+    stop_reason: str | None = None
+    budget: BudgetInfo | None = None
 
     def to_json(self) -> bytes:
         """The file's bytes, indented. Entries a run does not have yet (a summary while it

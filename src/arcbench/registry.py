@@ -201,7 +201,7 @@ class Registry:
         where = self.models_file or MODELS_FILE
         raise UnknownModelError(
             f"unknown model {name!r}.{hint} Known: {', '.join(self._entries)}, "
-            f"{OPENROUTER_PATTERN}. Add it as [models.{_toml_key(name)}] in {where} "
+            f"{OPENROUTER_PATTERN}. Add it as [models.{toml_key(name)}] in {where} "
             "(see `arcbench models list`)."
         )
 
@@ -251,7 +251,7 @@ def _read_models_file(path: Path, builtins: dict[str, ModelEntry]) -> list[Model
 
 
 def _merge(name: str, spec: _FileEntry, path: Path, builtins: dict[str, ModelEntry]) -> ModelEntry:
-    where = f"{path} [models.{_toml_key(name)}]"
+    where = f"{path} [models.{toml_key(name)}]"
     if not name or any(c.isspace() for c in name):
         raise ConfigError(f"{where}: a model name must be non-empty and contain no spaces")
     if name == BASELINE:
@@ -287,7 +287,8 @@ def _normalise_url(url: str, *, where: str) -> str:
     return url.rstrip("/")
 
 
-def _toml_key(name: str) -> str:
+def toml_key(name: str) -> str:
+    """`name` as a key of models.toml (quoted unless it is a bare key)."""
     return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else f'"{name}"'
 
 

@@ -204,6 +204,7 @@ class RunDirectory:
                     "finished_at": None,
                     "arcbench_version": __version__,
                     "error": None,
+                    "stop_reason": None,
                 }
             )
             run = cls(path, manifest, resumed=True)

@@ -15,7 +15,9 @@ unless `is_fatal` says it must stop the run (bad credentials, an unwritable outp
 other workers are cancelled and the exception propagates. An exception from the items' iterator
 itself propagates too: a run that lost its items must not look completed. `Stopper` implements
 Ctrl+C: the first request stops scheduling and lets in-flight items finish; the second cancels
-them.
+them. An item's work may also raise `StopScheduling` (a budget refusing its next request, say):
+nothing new starts, what is in flight finishes, that item is left undone, and the run's outcome
+is `stopped` with the exception's `reason`.
 
 `sigint_stops` routes SIGINT and SIGTERM to a `Stopper` while a run goes (through
 `arcbench.interrupts` when the CLI installed it).
@@ -34,7 +36,17 @@ from arcbench.interrupts import INTERRUPTS, STOP_SIGNALS
 T = TypeVar("T")
 R = TypeVar("R")
 
-Outcome = Literal["completed", "interrupted"]
+Outcome = Literal["completed", "interrupted", "stopped"]
+
+
+class StopScheduling(Exception):
+    """Raised by an item's work: start no more items. The item is left undone (not passed to
+    `on_error`), items in flight finish, and `Runner.run` returns `stopped`, with `reason`
+    in `Runner.stop_reason`."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class Stopper:
@@ -107,16 +119,19 @@ class Runner(Generic[T, R]):
         self._on_error = on_error
         self._is_fatal = is_fatal
         self.stopper = stopper or Stopper()
+        self.stop_reason: str | None = None
+        """Why an item's work stopped scheduling (`StopScheduling.reason`), if one did."""
         self._fatal: BaseException | None = None
 
     async def run(self, items: Iterable[T]) -> Outcome:
-        """Process every item unless stopped; 'interrupted' if a stop left items unprocessed."""
+        """Process every item unless stopped: 'interrupted' if Ctrl+C left items unprocessed,
+        'stopped' if an item's work stopped scheduling (`stop_reason` says why)."""
         iterator = iter(items)
         exhausted = False
 
         async def worker() -> None:
             nonlocal exhausted
-            while not self.stopper.requested and self._fatal is None:
+            while not self.stopper.requested and self._fatal is None and not self.stop_reason:
                 try:
                     item = next(iterator)
                 except StopIteration:
@@ -129,6 +144,9 @@ class Runner(Generic[T, R]):
                     result = await self._work(item)
                 except asyncio.CancelledError:
                     raise
+                except StopScheduling as exc:
+                    self.stop_reason = self.stop_reason or exc.reason
+                    return
                 except Exception as exc:
                     if self._is_fatal(exc):
                         self._stop_for(exc)
@@ -147,6 +165,8 @@ class Runner(Generic[T, R]):
             raise self._fatal
         if self.stopper.cancelled:
             return "interrupted"
+        if self.stop_reason is not None:  # the item that stopped scheduling is not done
+            return "interrupted" if self.stopper.requested else "stopped"  # Ctrl+C comes first
         return "completed" if exhausted or _nothing_left(iterator) else "interrupted"
 
     def _stop_for(self, exc: BaseException) -> None:

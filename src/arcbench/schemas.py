@@ -1,4 +1,5 @@
-"""JSON Schemas of the files a run writes, generated from the models that write and read them.
+"""JSON Schemas of the files a run and an export write, generated from the models that write and
+read them.
 
 `data/` holds them (`python -m arcbench.schemas data` regenerates them), for anyone writing tools
 around run directories; a test checks that they match the models and that
@@ -14,6 +15,7 @@ from typing import Any
 import orjson
 from pydantic import BaseModel
 
+from arcbench.export.rows import ChatRow
 from arcbench.manifest import RunManifest
 from arcbench.records import CodegenRecord, TracesRecord
 
@@ -21,8 +23,17 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "run-manifest.schema.json": RunManifest,
     "record-traces.schema.json": TracesRecord,
     "record-codegen.schema.json": CodegenRecord,
+    "export-row.schema.json": ChatRow,
 }
 """File name in `data/` → the model it describes."""
+
+SECTIONS: dict[str, str] = {
+    "run-manifest.schema.json": "## A run directory",
+    "record-traces.schema.json": "## A run directory",
+    "record-codegen.schema.json": "## A run directory",
+    "export-row.schema.json": "## Training data",
+}
+"""File name in `data/` → the heading of the `nature_of_data.md` section that documents it."""
 
 
 def schema_of(model: type[BaseModel]) -> dict[str, Any]:

@@ -106,6 +106,11 @@ class Settings(StoreSettings):
     rate_limit: float | None = Field(
         None, gt=0, description="Requests per minute, retries included; overrides models.toml."
     )
+    max_cost: float | None = Field(
+        None,
+        gt=0,
+        description="US dollars a run may spend in all; no request starts that could pass it.",
+    )
     base_url: str | None = Field(
         None, description="Replace the model's endpoint for this run; its key is sent there."
     )

@@ -29,6 +29,16 @@ MAX_COST_USD = 10_000.0
 MAX_UNUSABLE = 8
 """Notes about unusable usage kept per attempt (a retried call may repeat the same one)."""
 
+CHARS_PER_TOKEN = 4
+"""The stated approximation of a run's cost estimate: a token per four characters of prompt.
+English prose comes close; grids of digits take more tokens than that, so the estimate of a
+prompt made mostly of grids is low (the budget's worst case never uses it)."""
+
+
+def approximate_tokens(characters: int) -> int:
+    """Tokens of `characters` of text at `CHARS_PER_TOKEN` (rounded up)."""
+    return -(-characters // CHARS_PER_TOKEN)
+
 
 @dataclass(frozen=True, slots=True)
 class Usage:

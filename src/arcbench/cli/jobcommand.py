@@ -139,6 +139,12 @@ def print_result(result: JobResult, console: Console) -> None:
     table.add_row("cost", f"${manifest.cost_usd or 0.0:.4f}")
     Console(highlight=False).print(table)
     name = manifest.run_name or result.path.name
-    if result.status == "interrupted" or errors:
+    if result.status == "stopped" and manifest.budget is not None:
+        console.print(
+            f"stopped: {manifest.stop_reason}, ${manifest.budget.spent_usd:.4f} spent of "
+            f"--max-cost ${manifest.budget.max_cost_usd:.4f}; to go on, rerun the same command "
+            f"with --run-name {name} and a higher --max-cost"
+        )
+    elif result.status == "interrupted" or errors:
         console.print(f"resume (retrying errors): rerun the same command with --run-name {name}")
     sys.stdout.flush()

@@ -91,6 +91,15 @@ RetriesOption = Annotated[
 RateLimitOption = Annotated[
     float | None, typer.Option("--rate-limit", help="Requests per minute, retries included.")
 ]
+MaxCostOption = Annotated[
+    float | None,
+    typer.Option(
+        "--max-cost",
+        help="US dollars the run may spend in all: no request starts that could pass it (needs "
+        "the model's prices and --max-tokens). Resume with a higher cap to go on.",
+        metavar="USD",
+    ),
+]
 BaseUrlOption = Annotated[
     str | None,
     typer.Option(

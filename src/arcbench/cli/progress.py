@@ -136,7 +136,7 @@ class ProgressReporter:
 
 
 def print_plan(plan: RunPlan, console: Console) -> None:
-    """What the run will ask, before it starts (on stderr, with the progress)."""
+    """What the run will ask and roughly cost, when it starts (on stderr, with the progress)."""
     inputs = f"{_count(plan.tasks, 'task')}, {_count(plan.test_inputs, 'test input')}"
     if plan.offline:
         asks = ": no requests (offline)"
@@ -151,6 +151,38 @@ def print_plan(plan: RunPlan, console: Console) -> None:
             f"  --augment {plan.augment}: {plan.views} views of every task, "
             f"{plan.views}x the requests and programs of one"
         )
+    if not plan.offline:
+        _print_cost(plan, console)
+
+
+def _print_cost(plan: RunPlan, console: Console) -> None:
+    """The plan's cost estimate, what it assumes, and the cap."""
+    estimate = plan.cost_range()
+    if estimate is None:
+        if plan.provider != "local":
+            console.print(
+                f"cost: not estimated, the registry has no prices for {plan.model} "
+                "(input_price, output_price in models.toml)"
+            )
+        return
+    low, high = estimate
+    console.print(
+        f"cost: {_usd(low)} to {_usd(high)} at ${plan.input_price or 0:g} in / "
+        f"${plan.output_price or 0:g} out per million tokens"
+    )
+    console.print(
+        f"  prompts: {plan.workload.prompt_chars:,} characters, about "
+        f"{plan.prompt_tokens:,} tokens (characters/4)"
+    )
+    allowance = "--max-tokens" if plan.reply_tokens_given else "a typical reply; --max-tokens"
+    console.print(f"  replies: 0 to {plan.reply_tokens:,} tokens each ({allowance})")
+    if plan.max_cost is not None:
+        console.print(f"  cap: {_usd(plan.max_cost)} (--max-cost), earlier sessions included")
+
+
+def _usd(amount: float) -> str:
+    """Dollars to the cent, or to the hundredth of a cent below a dollar."""
+    return f"${amount:,.2f}" if amount >= 1 else f"${amount:.4f}"
 
 
 def _count(number: int, noun: str) -> str:

@@ -1,5 +1,7 @@
-"""What the jobs that ask a language model share: the model, how run.json describes it, and the
-version of the prompts they send (part of a run's identity, so a resume never mixes prompts)."""
+"""What the jobs that ask a language model share: the model, how run.json describes it, the
+version of the prompts they send (part of a run's identity, so a resume never mixes prompts),
+and the one place every request goes through, where the run's budget admits it or stops the
+run (`arcbench.budget`)."""
 
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ class AskingJob:
         self.model: ChatModel = context.model
         self.tasks = context.tasks
         self.settings = context.settings
+        self.budget = context.budget
 
     @property
     def model_info(self) -> ModelInfo:
@@ -43,14 +46,23 @@ class AskingJob:
     async def ask(self, messages: Sequence[ChatMessage]) -> Completion | ModelError:
         """The model's reply, or the error that makes this attempt a failed one (recorded, and
         retried on resume). A fatal error (a refused key, no credits) is raised: it stops the
-        run."""
+        run; so is `BudgetExhausted` when the budget refuses the request, which is not sent."""
+        budget = self.budget
+        reservation = None if budget is None else budget.admit([m.content for m in messages])
+        cost = 0.0
         try:
-            return await self.model.complete(
+            completion = await self.model.complete(
                 [message.model_dump() for message in messages],
                 temperature=self.settings.temperature,
                 max_tokens=self.settings.max_tokens,
             )
+            cost = completion.cost_usd
+            return completion
         except ModelError as exc:
+            cost = exc.cost_usd
             if exc.fatal:
                 raise
             return exc
+        finally:
+            if budget is not None and reservation is not None:
+                budget.settle(reservation, cost)

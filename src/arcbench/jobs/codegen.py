@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from arcbench import defaults
 from arcbench.errors import ModelError, SandboxError
 from arcbench.jobs.asking import AskingJob
 from arcbench.jobs.protocol import JobContext, Plan, ProgramChecker, Workload
@@ -39,7 +40,7 @@ from arcbench.scoring import matches_answer, score_records
 from arcbench.settings import Settings
 from arcbench.tally import Tally
 from arcbench.tasks import Task
-from arcbench.usage import Usage
+from arcbench.usage import CHARS_PER_TOKEN, Usage
 
 MAX_FAILURES_SHOWN = 3
 """Failing train pairs shown in a repair prompt: enough to see the pattern, short enough to fit."""
@@ -63,9 +64,20 @@ class CodegenJob(AskingJob):
 
     @staticmethod
     def workload(settings: Settings, tasks: Sequence[Task]) -> Workload:
-        """One request per attempt, and one more per repair round a program may need."""
-        attempts = len(tasks) * settings.attempts
-        return Workload(attempts, attempts * (settings.rounds + 1))
+        """One request per attempt, and one more per repair round a program may need; a repair
+        round resends the conversation, counted with replies of the completion limit (or a
+        typical length) and a repair message showing the failing pairs."""
+        rounds, attempts = settings.rounds, settings.attempts
+        reply = (settings.max_tokens or defaults.TYPICAL_REPLY_TOKENS) * CHARS_PER_TOKEN
+        first = most = 0
+        for task in tasks:
+            prompt = len(codegen_prompt(task))
+            shown = task.train[:MAX_FAILURES_SHOWN]
+            repair = len(repair_prompt("")) + sum(2 * len(format_grid(p.output)) for p in shown)
+            first += prompt
+            most += (rounds + 1) * prompt + (reply + repair) * rounds * (rounds + 1) // 2
+        requests = len(tasks) * attempts
+        return Workload(requests, requests * (rounds + 1), first * attempts, most * attempts)
 
     def __init__(self, context: JobContext) -> None:
         super().__init__(context)

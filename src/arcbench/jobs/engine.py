@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from arcbench.budget import Budget
 from arcbench.datasets import Dataset
 from arcbench.errors import RunOutputError
 from arcbench.jobs.protocol import (
@@ -32,7 +33,7 @@ from arcbench.jobs.protocol import (
     Record,
 )
 from arcbench.jobs.registry import find_kind
-from arcbench.manifest import DatasetInfo, RunIdentity, RunManifest, Status
+from arcbench.manifest import BudgetInfo, DatasetInfo, RunIdentity, RunManifest, Status
 from arcbench.registry import ModelEntry, shown_url
 from arcbench.rundir import RunDirectory, check_run_name, default_run_name
 from arcbench.runlog import run_log
@@ -61,6 +62,7 @@ class JobRequest:
         if self.run_name is not None:
             check_run_name(self.run_name)
         _ = self.kind
+        self.budget()  # a cap that cannot be kept is refused before anything starts
 
     @property
     def kind(self) -> JobKind:
@@ -71,6 +73,14 @@ class JobRequest:
             offline=self.model.offline,
             settings=self.settings,
         )
+
+    def budget(self) -> Budget | None:
+        """A fresh budget for `--max-cost` (None: no cap, or a job that asks no model);
+        `ConfigError` when the model's requests cannot be priced."""
+        cap = self.settings.max_cost
+        if cap is None or self.kind.offline:
+            return None
+        return Budget.for_model(cap, self.model, self.settings.max_tokens)
 
 
 @dataclass(frozen=True)
@@ -102,7 +112,8 @@ async def run_job(
         raise ValueError(f"the {kind.name} job needs a sandbox")
     reporter = reporter or QuietReporter()
     settings = request.settings
-    job = kind.create(JobContext(settings, request.tasks, model, sandbox))
+    budget = request.budget()
+    job = kind.create(JobContext(settings, request.tasks, model, sandbox, budget))
     identity = RunIdentity(
         command=kind.command,
         model=job.model_info,
@@ -124,6 +135,8 @@ async def run_job(
         "run_name": name,
     }
     run = RunDirectory.open(settings.out / name, identity, config)
+    if budget is not None:
+        budget.spent_usd = run.billed.cost_usd  # what earlier sessions spent counts too
     try:
         run.manifest = run.manifest.model_copy(update=job.manifest_entries(run.manifest))
         run.write_manifest()
@@ -146,7 +159,7 @@ async def run_job(
             if run.torn is not None:
                 log.warning(run.torn.describe())
             status = await _run_logged(
-                job, run, plan, tally, reporter, log, settings.max_concurrent
+                job, run, plan, tally, reporter, log, settings.max_concurrent, budget
             )
     finally:
         run.release()  # closed by now unless the job never started: then the lock goes too
@@ -161,8 +174,10 @@ async def _run_logged(
     reporter: JobReporter,
     log: logging.Logger,
     max_concurrent: int,
+    budget: Budget | None,
 ) -> Status:
-    """Run the plan, write and log each record, and close the run directory however it ends."""
+    """Run the plan, write and log each record, and close the run directory however it ends
+    (`stopped`, with the reason, when the budget refused a request)."""
 
     def write(record: Record | None) -> None:
         if record is None:
@@ -207,6 +222,16 @@ async def _run_logged(
         entries: dict[str, Any] = {"session_seconds": round(time.monotonic() - began, 3)}
         if error is not None:
             entries["error"] = error
+        if status == "stopped":
+            entries["stop_reason"] = runner.stop_reason
+        if budget is not None:
+            entries["budget"] = BudgetInfo(
+                max_cost_usd=budget.cap_usd, spent_usd=round(tally.cost_usd, 6)
+            )
+            if status == "stopped":
+                log.warning(
+                    "stopped by --max-cost $%.4f: $%.4f spent", budget.cap_usd, tally.cost_usd
+                )
         run.close(status, summary, **entries)
         log.info("run %s: %s", status, summary.score.model_dump(exclude_none=True))
     return status

@@ -28,6 +28,7 @@ from arcbench.manifest import AugmentationInfo, ModelInfo, RunManifest, RunSumma
 from arcbench.records import CodegenRecord, TracesRecord
 
 if TYPE_CHECKING:
+    from arcbench.budget import Budget
     from arcbench.client import Completion
     from arcbench.rundir import RunDirectory
     from arcbench.sandbox import ProgramOutcome
@@ -116,12 +117,14 @@ class Plan(Generic[Item]):
 
 @dataclass(frozen=True)
 class JobContext:
-    """What a job is made with: the settings of the run, its tasks and its collaborators."""
+    """What a job is made with: the settings of the run, its tasks and its collaborators, and
+    the `budget` every model request must be admitted by (None: no cap)."""
 
     settings: Settings
     tasks: Sequence[Task]
     model: ChatModel | None
     sandbox: ProgramChecker | None
+    budget: Budget | None = None
 
 
 class Job(Protocol[Item]):
@@ -173,15 +176,28 @@ class Job(Protocol[Item]):
 class Workload:
     """What a run will ask of its model, known before it starts: `requests` at least and
     `most_requests` at most (they differ when failed programs may be repaired), over `views`
-    views of every task (test-time augmentation; 1: the task as given)."""
+    views of every task (test-time augmentation; 1: the task as given), and the characters of
+    their prompts, measured on the prompts themselves (`prompt_chars` over the requests sure to
+    be sent, `most_prompt_chars` over all, a repair round counted with the conversation it
+    resends)."""
 
     requests: int
     most_requests: int
+    prompt_chars: int = 0
+    most_prompt_chars: int = 0
     views: int = 1
 
     def times(self, views: int) -> Workload:
-        """The same work asked in `views` views of every task."""
-        return Workload(self.requests * views, self.most_requests * views, self.views * views)
+        """The same work asked in `views` views of every task. A view's prompts are as long as
+        the task's, give or take a line break per grid row (a rotation turns rows into
+        columns): the characters are multiplied too, within the plan's stated approximation."""
+        return Workload(
+            self.requests * views,
+            self.most_requests * views,
+            self.prompt_chars * views,
+            self.most_prompt_chars * views,
+            self.views * views,
+        )
 
 
 @dataclass(frozen=True)

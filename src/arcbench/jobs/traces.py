@@ -47,9 +47,10 @@ class TracesJob(AskingJob):
 
     @staticmethod
     def workload(settings: Settings, tasks: Sequence[Task]) -> Workload:
-        """One request per test input and attempt."""
+        """One request per test input and attempt, each prompt measured."""
+        chars = sum(len(traces_prompt(task, i)) for task in tasks for i in range(len(task.test)))
         requests = sum(len(task.test) for task in tasks) * settings.attempts
-        return Workload(requests, requests)
+        return Workload(requests, requests, chars * settings.attempts, chars * settings.attempts)
 
     def manifest_entries(self, previous: RunManifest) -> dict[str, Any]:
         return {}
