@@ -4,8 +4,9 @@ sandbox's full rate?
     python bench/bench_export.py [--records 100000] [--verified 2000] [--reference 3000]
 
 It writes a codegen run directory of `--records` records over the 400 ARC-AGI-1 training tasks,
-with real prompts: `--verified` distinct programs that solve their task, the rest wrong programs
-and exact duplicates of verified ones (what a run with many attempts holds). The programs are
+with real prompts, task by task as a run writes them: `--verified` distinct programs that solve
+their task, the rest wrong programs and exact duplicates of verified ones (what a run with many
+attempts holds). The programs are
 those of `bench/bench_sandbox.py` (identity, a numpy rotation, a row mirror, a colour inversion),
 each paired with the ARC-AGI-1 inputs that benchmark uses and outputs made to match, so every
 augmented copy is right and the checks do the same work as that benchmark's.
@@ -98,24 +99,27 @@ def write_run(directory: Path, records: int, verified: int) -> tuple[Path, int]:
     right = [ProgramResult(status="correct")]
     wrong = [ProgramResult(status="wrong", output=[[0]])]
     written_verified = 0
+    per_task = -(-records // len(pairs))
+    distinct = -(-verified // len(pairs))
     with (run / "results.jsonl").open("wb") as out:
         for number in range(records):
-            # The first `verified` records are distinct right programs; of the rest, every
-            # seventh repeats one of them exactly, and the others are wrong programs.
-            is_verified = number < verified or number % 7 == 0
-            source = number if number < verified or not is_verified else number % verified
-            task, program = pairs[source % len(pairs)]
+            # Records come task by task, as a run writes them. Of a task's, the first
+            # `distinct` are distinct right programs; of the rest, every seventh repeats one of
+            # them exactly, and the others are wrong programs.
+            task, program = pairs[number // per_task]
+            k = number % per_task
+            is_verified = k < distinct or k % 7 == 0
             if is_verified:
-                code = f"# program {source}\n{PROGRAMS[program]}"
+                code = f"# program {k % distinct}\n{PROGRAMS[program]}"
             else:
-                code = f"# program {number}, wrong\n{PROGRAMS[(program + 1) % len(PROGRAMS)]}"
+                code = f"# program {k}, wrong\n{PROGRAMS[(program + 1) % len(PROGRAMS)]}"
             written_verified += is_verified
             results = right if is_verified else wrong
             record = CodegenRecord(
                 record_id=f"r{number}",
                 run_id="bench",
                 task_id=task.id,
-                attempt=number // len(pairs) + 1,
+                attempt=k + 1,
                 messages=[ChatMessage(role="user", content=prompts[task.id])],
                 response=f"A whole-grid rule.\n```python\n{code}```",
                 reasoning="The rule is a whole-grid rule.",

@@ -288,6 +288,13 @@ def test_a_failed_export_leaves_the_output_as_it_was(
     assert Path("out.jsonl").read_text() == "earlier export\n"
     assert sorted(p.name for p in Path().iterdir() if p.name.startswith(".out")) == []
 
+    results = Path("runs/one/results.jsonl")
+    before = results.read_bytes()
+    onto_itself = _export("runs/one", "-o", str(results))
+    assert onto_itself.returncode == 2
+    assert "which this export reads: choose another file" in onto_itself.stderr
+    assert results.read_bytes() == before
+
 
 @pytest.mark.parametrize(
     ("args", "message"),

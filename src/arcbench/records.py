@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import (
     BaseModel,
@@ -229,7 +229,14 @@ class CodegenRecord(RecordBase):
         )
 
 
-def solves_pairs(train_results: Sequence[ProgramResult], correct: Sequence[bool | None]) -> bool:
+class Judged(Protocol):
+    """How a program did on one train pair: a `ProgramResult`, or the checker's own result."""
+
+    @property
+    def status(self) -> str: ...
+
+
+def solves_pairs(train_results: Sequence[Judged], correct: Sequence[bool | None]) -> bool:
     """A program's check passed: at least one train pair, every one right, and no test output
     with a known answer wrong (one without an answer cannot be held against it)."""
     return (

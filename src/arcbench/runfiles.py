@@ -66,7 +66,7 @@ def iter_results(
     skipped. Any other line that is not a JSON object raises `ResultsFileError` naming the file
     and line, since only a damaged file produces one.
     """
-    for _, value in _numbered(path, on_torn):
+    for _, value in numbered_results(path, on_torn):
         yield value
 
 
@@ -82,16 +82,26 @@ def iter_records(
     A torn last line is handled as `iter_results` says; a line that is not a valid record raises
     `ResultsFileError` naming the file, the line and the field.
     """
-    for number, value in _numbered(path, on_torn):
-        try:
-            yield parse_record(value, without_text=without_text)
-        except ValidationError as exc:
-            raise _bad_line(path, number, _first_problem(exc), what="a valid record") from None
+    for number, value in numbered_results(path, on_torn):
+        yield record_at(path, number, value, without_text=without_text)
 
 
-def _numbered(
-    path: Path, on_torn: Callable[[TornLine], None] | None
+def record_at(
+    path: Path, number: int, value: dict[str, Any], *, without_text: bool = False
+) -> TracesRecord | CodegenRecord:
+    """Line `number` of the results file `path`, decoded as `value`, validated as a record;
+    `ResultsFileError` naming the file, the line and the field when it is not one."""
+    try:
+        return parse_record(value, without_text=without_text)
+    except ValidationError as exc:
+        raise _bad_line(path, number, _first_problem(exc), what="a valid record") from None
+
+
+def numbered_results(
+    path: Path, on_torn: Callable[[TornLine], None] | None = None
 ) -> Iterator[tuple[int, dict[str, Any]]]:
+    """`iter_results` with each object's line number, for a reader that validates only some
+    records (`record_at`)."""
     try:
         handle = path.open("rb")
     except OSError as exc:

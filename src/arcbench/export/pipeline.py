@@ -13,8 +13,9 @@ prompt and answer text are the same (`TrainingRow.duplicate_key`), and only the 
 
 from __future__ import annotations
 
+import hashlib
 import itertools
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,9 +23,9 @@ from typing import Any
 
 from arcbench import defaults
 from arcbench.errors import ArcbenchError
-from arcbench.export.augmenting import AugmentSpec, conjugate
+from arcbench.export.augmenting import AugmentSpec, Chain, conjugate
 from arcbench.export.output import WrittenFile, row_output
-from arcbench.export.rows import RowFormat, TrainingRow
+from arcbench.export.rows import RowFormat, TrainingRow, answer_key, prompt_key
 from arcbench.export.sources import (
     Example,
     ExportOptions,
@@ -33,17 +34,21 @@ from arcbench.export.sources import (
     run_examples,
     store_examples,
 )
-from arcbench.jobs.codegen import CodegenJob, check_program
+from arcbench.jobs.codegen import CodegenJob, run_program
 from arcbench.jobs.protocol import ProgramChecker
 from arcbench.prompts import codegen_prompt, codegen_reply, prompt_version, render
-from arcbench.records import solves_pairs
+from arcbench.runfiles import RESULTS_FILE
 from arcbench.runner import Runner
 from arcbench.store import DEFAULT_TIMEOUT_S, Store
-from arcbench.tasks import Task, content_key
+from arcbench.tasks import Task
 from arcbench.transforms import apply_transforms
 
 CHECKS_IN_FLIGHT = 64
 """Augmented copies being checked at once: enough to keep every sandbox worker busy."""
+
+VARIANTS_KEPT = 128
+"""Transformed tasks (with their prompts) kept for the next verified program of the same task:
+the chains of the last dozen tasks or so."""
 
 
 def default_system_message() -> str:
@@ -76,6 +81,12 @@ class ExportRequest:
     def __post_init__(self) -> None:
         if not self.runs and self.store is None:
             raise ArcbenchError("nothing to export: give run directories, --store, or both")
+        inputs = [run / RESULTS_FILE if run.is_dir() else run for run in self.runs]
+        for source in [*inputs, *([self.store] if self.store else [])]:
+            if self.val_fraction is None and _same_file(source, self.out):
+                raise ArcbenchError(
+                    f"--out {self.out} is {source}, which this export reads: choose another file"
+                )
         if self.val_fraction is not None and not 0 < self.val_fraction < 1:
             raise ArcbenchError(
                 f"--split-by-task {self.val_fraction:g}: give the fraction of tasks for "
@@ -115,13 +126,15 @@ class ExportSummary:
 
 @dataclass
 class _Item:
-    """A row to write, numbered; an augmented copy also carries what its check needs."""
+    """A row to write, numbered; an augmented copy also carries what its check needs (let go
+    once checked: a checked row may wait for an earlier one still being checked)."""
 
     number: int
     row: TrainingRow
     counts: SourceCounts
     variant: Task | None = None
     code: str | None = None
+    augmented: bool = False
     passed: bool = True
 
 
@@ -167,10 +180,11 @@ async def export_training_data(
             async def check(item: _Item) -> _Item:
                 if item.variant is not None and item.code is not None:
                     assert sandbox is not None
-                    outcome = await check_program(
+                    run = await run_program(
                         sandbox, item.variant, item.code, request.exec_timeout_s
                     )
-                    item.passed = solves_pairs(outcome["train_results"], outcome["correct"])
+                    item.passed = run.solves
+                    item.variant = item.code = None
                 return item
 
             runner: Runner[_Item, _Item] = Runner(
@@ -188,13 +202,20 @@ async def export_training_data(
     return summary
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
 def _reraise(item: Any, exc: Exception) -> _Item:
     raise exc
 
 
 def _account(item: _Item, summary: ExportSummary) -> None:
     counts = item.counts
-    if item.variant is None:
+    if not item.augmented:
         counts.written += 1
     elif item.passed:
         counts.augmented += 1
@@ -224,6 +245,7 @@ class _Numbered:
         self.seen: set[bytes] = set()
         self.numbers = itertools.count()
         self.prompt_version = prompt_version(*CodegenJob.PROMPTS)
+        self.variants: OrderedDict[tuple[int, Chain], _Variant] = OrderedDict()
 
     def items(self) -> Iterator[_Item]:
         for path in self.request.runs:
@@ -240,8 +262,7 @@ class _Numbered:
         self.summary.sources.append(counts)
         return counts
 
-    def _new(self, row: TrainingRow, counts: SourceCounts) -> bool:
-        key = row.duplicate_key()
+    def _new(self, key: bytes, counts: SourceCounts) -> bool:
         if key in self.seen:
             counts.duplicates += 1
             return False
@@ -249,19 +270,21 @@ class _Numbered:
         return True
 
     def _expand(self, example: Example, counts: SourceCounts) -> Iterator[_Item]:
-        if not self._new(example.row, counts):
+        if not self._new(example.row.duplicate_key(), counts):
             return
         yield _Item(next(self.numbers), example.row, counts)
         spec, task, code = self.request.augment, example.task, example.code
         if spec is None or task is None or code is None:
             return
-        original = content_key(task)
         for chain in spec.chains_for(task):
-            variant = apply_transforms(task, chain)
-            if content_key(variant) == original:
+            variant = self._variant(task, chain, example.row.metadata.label)
+            if variant.unchanged:
                 counts.unchanged += 1
                 continue
             program = conjugate(code, chain)
+            answer = codegen_reply("", program)
+            if not self._new(answer_key(variant.key, answer), counts):
+                continue
             metadata = example.row.metadata.model_copy(
                 update={
                     "augmented": [transform.id for transform in chain],
@@ -271,10 +294,35 @@ class _Numbered:
                 }
             )
             row = TrainingRow(
-                system=example.row.system,
-                user=codegen_prompt(variant),
-                assistant=codegen_reply("", program),
-                metadata=metadata,
+                system=example.row.system, user=variant.prompt, assistant=answer, metadata=metadata
             )
-            if self._new(row, counts):
-                yield _Item(next(self.numbers), row, counts, variant, program)
+            yield _Item(next(self.numbers), row, counts, variant.task, program, augmented=True)
+
+    def _variant(self, task: Task, chain: Chain, label: str) -> _Variant:
+        """The task through `chain`, with its prompt. A task's verified programs mostly come
+        one after another (a run's attempts at a task), so the last few tasks' variants are
+        kept rather than made again for each program."""
+        key = (id(task), chain)
+        kept = self.variants.get(key)
+        if kept is not None and kept.original is task:
+            self.variants.move_to_end(key)
+            return kept
+        variant = apply_transforms(task, chain)
+        prompt = codegen_prompt(variant)
+        made = _Variant(task, variant, prompt, variant == task, prompt_key(label, prompt))
+        self.variants[key] = made
+        if len(self.variants) > VARIANTS_KEPT:
+            self.variants.popitem(last=False)
+        return made
+
+
+@dataclass(frozen=True)
+class _Variant:
+    """A task through a chain of transforms (`unchanged`: it gave back the same grids), its
+    prompt and the start of its rows' duplicate keys."""
+
+    original: Task
+    task: Task
+    prompt: str
+    unchanged: bool
+    key: hashlib.blake2b

@@ -117,8 +117,22 @@ class TrainingRow(BaseModel):
 
     def duplicate_key(self) -> bytes:
         """What makes two rows the same example: the task, the prompt and the answer text."""
-        digest = hashlib.blake2b(digest_size=16)
-        for part in (self.metadata.label, self.user, self.assistant):
-            digest.update(part.encode())
-            digest.update(b"\0")
-        return digest.digest()
+        return answer_key(prompt_key(self.metadata.label, self.user), self.assistant)
+
+
+def prompt_key(label: str, prompt: str) -> hashlib.blake2b:
+    """The hash of a task and prompt, to be completed by `answer_key` (a prompt shared by many
+    rows, as a transformed task's is by its programs' copies, is hashed once)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for part in (label, prompt):
+        digest.update(part.encode())
+        digest.update(b"\0")
+    return digest
+
+
+def answer_key(prompt: hashlib.blake2b, answer: str) -> bytes:
+    """`TrainingRow.duplicate_key` of a row with this prompt (`prompt_key`) and `answer`."""
+    digest = prompt.copy()
+    digest.update(answer.encode())
+    digest.update(b"\0")
+    return digest.digest()

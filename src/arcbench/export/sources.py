@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
@@ -33,7 +33,13 @@ from arcbench.manifest import RunManifest
 from arcbench.prompts import codegen_prompt, codegen_reply, traces_prompt, traces_reply
 from arcbench.records import CodegenRecord, TaskKey, TracesRecord
 from arcbench.report import run_tasks
-from arcbench.runfiles import RESULTS_FILE, TornLine, iter_records, load_manifest
+from arcbench.runfiles import (
+    RESULTS_FILE,
+    TornLine,
+    load_manifest,
+    numbered_results,
+    record_at,
+)
 from arcbench.store import Store, Trace
 from arcbench.tasks import Task
 
@@ -151,8 +157,11 @@ def run_examples(
     def torn(line: TornLine) -> None:
         counts.notes.append(line.describe())
 
-    for record in iter_records(results, torn):
+    for number, value in numbered_results(results, torn):
         counts.records += 1
+        if _ruled_out(value, options, counts):
+            continue
+        record = record_at(results, number, value)
         if record.error is not None:
             counts.failed += 1
             continue
@@ -162,6 +171,26 @@ def run_examples(
             example = _codegen_example(record, manifest, options, tasks, counts)
         if example is not None:
             yield example
+
+
+def _ruled_out(value: dict[str, Any], options: ExportOptions, counts: SourceCounts) -> bool:
+    """Whether a record's own fields already rule it out: a failed attempt, no answer, or (for
+    verified rows only) a known answer it got wrong. Most of a long run's records are such, and
+    are counted without being validated (validating a record costs twice its decoding); every
+    other record is validated and judged on the model."""
+    if value.get("error") is not None:
+        counts.failed += 1
+        return True
+    answer = value.get("code") if value.get("test_index") is None else value.get("prediction")
+    if answer is None:
+        counts.no_answer += 1
+        return True
+    correct = value.get("correct")
+    wrong = correct is False or (isinstance(correct, list) and any(v is False for v in correct))
+    if wrong and not options.include_unverified:
+        counts.not_verified += 1
+        return True
+    return False
 
 
 def _traces_example(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from arcbench import defaults
 from arcbench.errors import ModelError, SandboxError
@@ -30,17 +30,26 @@ from arcbench.manifest import (
     SandboxInfo,
     ScoreSummary,
 )
-from arcbench.programs import extract_program, judge_train
+from arcbench.programs import PairResult, extract_program, judge_train
 from arcbench.prompts import codegen_prompt, format_grid, repair_prompt
-from arcbench.records import ChatMessage, CodegenRecord, ProgramResult, TracesRecord
+from arcbench.records import (
+    ChatMessage,
+    CodegenRecord,
+    ProgramResult,
+    TracesRecord,
+    solves_pairs,
+)
 from arcbench.replies import parse_offloaded
 from arcbench.rundir import RunDirectory, now_iso, read_latest, record_id
 from arcbench.runfiles import iter_records
 from arcbench.scoring import matches_answer, score_records
 from arcbench.settings import Settings
 from arcbench.tally import Tally
-from arcbench.tasks import Task
+from arcbench.tasks import Grid, Task
 from arcbench.usage import CHARS_PER_TOKEN, Usage
+
+if TYPE_CHECKING:
+    from arcbench.sandbox import ProgramOutcome
 
 MAX_FAILURES_SHOWN = 3
 """Failing train pairs shown in a repair prompt: enough to see the pattern, short enough to fit."""
@@ -260,23 +269,51 @@ def failed_program(
     )
 
 
+@dataclass(frozen=True)
+class ProgramRun:
+    """A program's outcomes on a task: judged on the train pairs, its predictions for the test
+    inputs and whether each is right (None: no known answer), and the sandbox's outcomes on
+    the test inputs."""
+
+    train: list[PairResult]
+    predictions: list[Grid | None]
+    correct: list[bool | None]
+    test_outcomes: list[ProgramOutcome]
+
+    @property
+    def solves(self) -> bool:
+        """Every train pair right and no test output with a known answer wrong."""
+        return solves_pairs(self.train, self.correct)
+
+
+async def run_program(
+    sandbox: ProgramChecker, task: Task, code: str, timeout_s: float
+) -> ProgramRun:
+    """Run a program in the sandbox on every train input, then every test input."""
+    inputs = [pair.input for pair in task.train] + [test.input for test in task.test]
+    outcomes = await sandbox.check(code, inputs, timeout_s=timeout_s)
+    train_outcomes, test_outcomes = outcomes[: len(task.train)], outcomes[len(task.train) :]
+    predictions = [o.grid if o.status == "ok" else None for o in test_outcomes]
+    return ProgramRun(
+        judge_train(task, train_outcomes), predictions, _graded(task, predictions), test_outcomes
+    )
+
+
 async def check_program(
     sandbox: ProgramChecker, task: Task, code: str, timeout_s: float
 ) -> dict[str, Any]:
     """Run a program in the sandbox on every train input, then every test input: the record
     fields `train_results`, `predictions`, `correct` and `test_results`."""
-    inputs = [pair.input for pair in task.train] + [test.input for test in task.test]
-    outcomes = await sandbox.check(code, inputs, timeout_s=timeout_s)
-    train_outcomes, test_outcomes = outcomes[: len(task.train)], outcomes[len(task.train) :]
-    predictions = [o.grid if o.status == "ok" else None for o in test_outcomes]
+    run = await run_program(sandbox, task, code, timeout_s)
+    # The outcomes are the sandbox's, validated when they crossed into this process: the
+    # results are built from them without validating again.
     return {
-        "train_results": [
-            ProgramResult.model_validate(r.as_dict()) for r in judge_train(task, train_outcomes)
-        ],
-        "predictions": predictions,
-        "correct": _graded(task, predictions),
+        "train_results": [ProgramResult.model_construct(**r.as_dict()) for r in run.train],
+        "predictions": run.predictions,
+        "correct": run.correct,
         "test_results": [
-            ProgramResult(status=o.status, detail=o.reason or o.message) for o in test_outcomes
+            ProgramResult.model_construct(status=o.status, detail=o.reason or o.message)
+            for o in run.test_outcomes
         ],
     }
 
