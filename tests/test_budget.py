@@ -116,6 +116,13 @@ def test_with_requests_in_flight_the_cap_still_holds(
     assert manifest["cost_usd"] <= 0.0075
     assert len(fake_server.chat_requests) == len(_records("c")) == 7
 
+    uncapped = _run("traces", "-d", str(six_tasks), "--run-name", "c", "-j", "4")
+    assert uncapped.returncode == 0, uncapped.stderr
+    manifest = _manifest("c")
+    assert manifest["status"] == "completed"
+    assert "budget" not in manifest  # this session had no cap: none is shown
+    assert len(fake_server.chat_requests) == 12
+
 
 def test_a_repairing_program_is_stopped_between_rounds_and_resumed_there(
     fake_server: FakeServer, tmp_path: Path

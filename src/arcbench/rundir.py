@@ -205,6 +205,7 @@ class RunDirectory:
                     "arcbench_version": __version__,
                     "error": None,
                     "stop_reason": None,
+                    "budget": None,
                 }
             )
             run = cls(path, manifest, resumed=True)
