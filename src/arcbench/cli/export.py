@@ -269,7 +269,7 @@ def _skipped(counts: SourceCounts, request: ExportRequest) -> list[str]:
     if counts.unverified:
         lines.append(f"{counts.unverified:,} unverified written, marked verified: false")
     if counts.unchanged:
-        lines.append(f"{counts.unchanged:,} transforms left their task unchanged, no copy made")
+        lines.append(f"{counts.unchanged:,} copies not made: the transform gave back the task")
     if counts.not_augmented:
         lines.append(f"{counts.not_augmented:,} verified programs not augmented: task not found")
     return lines
