@@ -4,6 +4,8 @@ reports a cost per request (as OpenRouter does), and resuming with a higher cap.
 from __future__ import annotations
 
 import subprocess
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,7 @@ import pytest
 from arcbench.budget import Budget, BudgetExhausted
 from arcbench.registry import ModelEntry
 from conftest import cli_env, run_cli
-from fakeserver import FakeServer, Recorded, reply
+from fakeserver import Action, FakeServer, Recorded, drop, hang, reply, status
 from taskdata import write_json
 
 COST = 0.001
@@ -38,13 +40,17 @@ def _priced(server: FakeServer, *, input_price: float = 0.0) -> None:
     )
 
 
+ANSWER = "The rule.\n```json\n[[0, 2]]\n```"
+
+
 def _costly(request: Recorded) -> dict[str, Any]:
-    return reply("The rule.\n```json\n[[0, 2]]\n```", cost=COST)
+    return reply(ANSWER, cost=COST)
 
 
 def _run(command: str, *args: str) -> subprocess.CompletedProcess[str]:
     base = ("--model", "paid", "--max-tokens", str(MAX_TOKENS))
-    return run_cli(command, *base, *args, env=cli_env(), timeout=300)
+    fast = {f"ARCBENCH_RETRY_WAIT_{part}": "0" for part in ("INITIAL", "MAX", "JITTER")}
+    return run_cli(command, *base, *args, env=cli_env(**fast), timeout=300)
 
 
 def _manifest(name: str) -> dict[str, Any]:
@@ -223,3 +229,83 @@ def test_requests_in_flight_hold_their_worst_case_until_they_end() -> None:
     budget.settle(second, 0.0001)
     assert budget.spent_usd == pytest.approx(0.0002)
     assert budget.reserved_usd == 0
+
+
+@pytest.mark.parametrize(
+    ("scripted", "why"),
+    [
+        (lambda: reply(ANSWER, usage={}), "no usage at all"),
+        (lambda: reply(ANSWER, cost=-1.0), "a negative cost"),
+        (lambda: reply(ANSWER, cost=float("nan")), "a cost that is not a number"),
+        (lambda: reply(ANSWER, usage={"prompt_tokens": -7, "completion_tokens": "9"}), "nonsense"),
+        (lambda: drop(), "no reply: the connection dropped"),
+    ],
+)
+def test_a_request_whose_cost_is_not_known_is_charged_its_worst_case(
+    fake_server: FakeServer, six_tasks: Path, scripted: Callable[[], Action], why: str
+) -> None:
+    """A server that reports nothing usable (or nothing at all) cannot spend past the cap:
+    each such request counts as its worst case, COST here, so the run stops after five."""
+    _priced(fake_server)
+    fake_server.responder = lambda request: scripted()
+    args = ("-d", str(six_tasks), "--run-name", "h", "-j", "3", "--retries", "0")
+    result = _run("traces", *args, "--max-cost", "0.0055")
+    assert result.returncode == 0, result.stderr
+    manifest = _manifest("h")
+    assert (manifest["status"], manifest["stop_reason"]) == ("stopped", "budget"), why
+    assert manifest["budget"]["spent_usd"] == pytest.approx(5 * COST), why
+    assert len(fake_server.chat_requests) == 5, why
+
+    # Resuming with a higher cap counts the five as spent, not as the $0 their records say.
+    fake_server.responder = _costly
+    again = _run("traces", *args, "--max-cost", "0.0085")
+    assert again.returncode == 0, again.stderr
+    assert _manifest("h")["budget"]["spent_usd"] == pytest.approx(8 * COST), why
+    assert len(fake_server.chat_requests) == 8, why
+
+
+def test_an_absurd_reported_cost_stops_the_run_at_once(
+    fake_server: FakeServer, six_tasks: Path
+) -> None:
+    _priced(fake_server)
+    fake_server.responder = lambda request: reply(ANSWER, cost=5000.0)
+    result = _run("traces", "-d", str(six_tasks), "--run-name", "x", "-j", "1", "--max-cost", "1")
+    assert result.returncode == 0, result.stderr
+    manifest = _manifest("x")
+    assert manifest["status"] == "stopped"
+    assert len(fake_server.chat_requests) == 1  # what the provider says it billed is believed
+
+
+def test_retries_and_concurrency_keep_the_cap(fake_server: FakeServer, six_tasks: Path) -> None:
+    """Refused requests (429, 500) are retried free; a timed-out one is charged its worst case;
+    eight workers racing for the cap admit no more than it holds."""
+    _priced(fake_server)
+    seen: Counter[str] = Counter()
+
+    def flaky(request: Recorded) -> Action:
+        seen[request.last_user_message] += 1
+        if seen[request.last_user_message] == 1:
+            return status(429, retry_after="0")
+        if seen[request.last_user_message] == 2:
+            return status(500)
+        return reply(ANSWER, cost=COST, delay=0.05)
+
+    fake_server.responder = flaky
+    args = ("-d", str(six_tasks), "--run-name", "f", "-j", "8", "--attempts", "1")
+    result = _run("traces", *args, "--max-cost", "0.0045", "--retries", "5")
+    assert result.returncode == 0, result.stderr
+    manifest = _manifest("f")
+    assert manifest["status"] == "stopped"
+    assert manifest["budget"]["spent_usd"] == pytest.approx(4 * COST)
+    assert [r["error"] for r in _records("f")] == [None] * 4
+    assert len(fake_server.chat_requests) == 4 * 3  # each answer after a 429 and a 500
+
+    fake_server.responder = lambda request: hang(5)
+    more = ("--max-cost", "0.0055", "--timeout", "1", "--retries", "0")
+    timed_out = _run("traces", *args, *more)
+    assert timed_out.returncode == 0, timed_out.stderr
+    manifest = _manifest("f")
+    assert manifest["status"] == "stopped"
+    assert manifest["budget"]["spent_usd"] == pytest.approx(5 * COST)  # the record says $0
+    assert manifest["cost_usd"] == pytest.approx(4 * COST)
+    assert len(fake_server.chat_requests) == 4 * 3 + 1

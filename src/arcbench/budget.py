@@ -9,14 +9,23 @@ starts after it, and raises `BudgetExhausted`, which stops the runner's scheduli
 flight finish). When a request ends, its reservation is replaced by what it really cost (the
 provider's reported cost, else the registry prices, as the client computes it).
 
-The cap holds as long as the provider bills no more than the registry prices say; a retry of a
-failed request is not reserved again, since providers do not bill refused requests.
+What a request cost is not always known, and then its worst case is charged: an HTTP request of
+the call that got no reply (a timeout, a dropped connection) or a successful reply without a
+usable usage (`Completion.unmetered`), a call cancelled before it ended, a cost that is not a
+finite number of dollars from 0 up. A retry after an HTTP error status is free (providers do not
+bill refused requests), and is not reserved again.
+
+The cap holds as long as the provider bills no more than the registry prices say. A retry after
+a request that got no reply is not reserved before it is sent (the client retries on its own),
+only charged afterwards: if a provider bills requests whose reply never arrived, the cap may be
+passed by the worst case of each such retry, and nothing is admitted after.
 
 Nothing here knows about ARC: a job decides what a request's prompt is and calls `admit`.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -95,7 +104,10 @@ class Budget:
         self.reserved_usd += worst
         return Reservation(worst)
 
-    def settle(self, reservation: Reservation, cost_usd: float) -> None:
-        """A request ended: release what it reserved and count what it cost."""
+    def settle(self, reservation: Reservation, cost_usd: float, *, unmetered: int = 0) -> None:
+        """A request ended: release what it reserved and count what it cost, `cost_usd` plus
+        the worst case for each of its `unmetered` HTTP requests (see the module docstring); a
+        cost that is not a finite amount from 0 up counts as the worst case."""
         self.reserved_usd = max(0.0, self.reserved_usd - reservation.usd)
-        self.spent_usd += cost_usd
+        known = cost_usd if math.isfinite(cost_usd) and cost_usd >= 0 else reservation.usd
+        self.spent_usd += known + max(0, unmetered) * reservation.usd

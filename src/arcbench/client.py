@@ -140,6 +140,9 @@ class Completion:
     registry has prices (then `cost_usd` is 0 for lack of knowledge, not because it was free).
     `latency_s` is the wall time of the whole call, retries and waits included. `model` is the
     model id the server says answered (OpenRouter may route to a specific version).
+    `unmetered` counts the call's requests that a provider may have billed without saying what
+    for: no reply at all (a timeout, a dropped connection), or a successful reply without a
+    usable usage (a budget charges each at its worst case).
     """
 
     text: str
@@ -152,6 +155,7 @@ class Completion:
     attempts: int
     model: str
     finish_reason: str | None
+    unmetered: int = 0
 
 
 class RateLimiter:
@@ -385,6 +389,13 @@ class _Call:
     problem: str | None = None
     reply_bytes: int = 0
     """The size of the last reply body read."""
+    metered: int = 0
+    """Requests whose cost is known: refused ones (an HTTP error status is not billed) and
+    replies with a usable usage."""
+
+    @property
+    def unmetered(self) -> int:
+        return self.requests - self.metered
 
 
 POOL_SHARD_SIZE = 16
@@ -602,6 +613,7 @@ class ModelClient:
             priced=self._priced(call),
             latency_s=time.perf_counter() - call.started,
             attempts=call.requests,
+            unmetered=call.unmetered,
             model=served if isinstance(served, str) and served else model,
             finish_reason=finish if isinstance(finish, str) else None,
         )
@@ -656,6 +668,7 @@ class ModelClient:
             ) from None
         except ModelError as exc:
             exc.usage, exc.cost_usd, exc.attempts = call.usage, call.cost, call.requests
+            exc.unmetered = call.unmetered
             raise
         raise AssertionError("stamina ended the retry loop without a result or an error")
 
@@ -672,6 +685,7 @@ class ModelClient:
             usage=call.usage,
             cost_usd=call.cost,
             attempts=call.requests,
+            unmetered=call.unmetered,
         )
 
     # -- one request ---------------------------------------------------------------------------
@@ -714,8 +728,9 @@ class ModelClient:
             data = await asyncio.to_thread(decode_body, body)
         else:
             data = decode_body(body)
-        if isinstance(data, dict):
-            self._account(call, data.get("usage"))
+        usable = isinstance(data, dict) and self._account(call, data.get("usage"))
+        if usable or not response.is_success:
+            call.metered += 1
         self._check_status(response, data)
         if not isinstance(data, dict):
             raise _Retryable(f"HTTP {response.status_code} reply is not a JSON object")
@@ -771,22 +786,27 @@ class ModelClient:
         state = "is set but was refused" if self._key is not None else "is not set"
         return f"{variable} {state}: set {variable} to a valid key in the environment or in .env"
 
-    def _account(self, call: _Call, reported: object) -> None:
+    def _account(self, call: _Call, reported: object) -> bool:
+        """Add a reply's usage and cost to the call; whether its cost is known (a usable cost
+        reported, else usable counts at registry prices)."""
         usage = Usage.from_reply(reported)
         if usage is None:
-            return
+            return False
         call.usage += usage
         cost = reported_cost(reported)
+        known = cost is not None
         if cost is not None:
             call.saw_cost = True
         else:
             cost = self.entry.cost_usd(usage)
+            known = cost is not None and not usage.unusable
             if usage.unusable:  # priced from counts the server got wrong: not a real price
                 call.unpriced = True
         if cost is None:
             call.unpriced = True
         else:
             call.cost += cost
+        return known
 
     def _priced(self, call: _Call) -> bool:
         return (self.entry.priced or call.saw_cost) and not call.unpriced

@@ -151,8 +151,9 @@ class ModelError(ArcbenchError):
     """A call to a model failed. Messages never contain an API key.
 
     `usage`, `cost_usd` and `attempts` account for every HTTP request the failed call made, so
-    that tokens a server billed for a failed attempt are still recorded. `fatal` errors stop a
-    run; the others become the failed attempt's record.
+    that tokens a server billed for a failed attempt are still recorded; `unmetered` counts those
+    of its requests that may have been billed without a usable usage (see `Completion`).
+    `fatal` errors stop a run; the others become the failed attempt's record.
     """
 
     fatal: ClassVar[bool] = False
@@ -165,12 +166,14 @@ class ModelError(ArcbenchError):
         usage: Usage | None = None,
         cost_usd: float = 0.0,
         attempts: int = 0,
+        unmetered: int = 0,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.usage = usage
         self.cost_usd = cost_usd
         self.attempts = attempts
+        self.unmetered = unmetered
 
 
 class AuthError(ModelError):

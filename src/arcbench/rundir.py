@@ -122,7 +122,9 @@ class RunDirectory:
     """An open run: its manifest in memory, its results file open for appending.
 
     `previous` holds the latest record of each attempt of earlier sessions (without its text),
-    `done` the ids of those that need no retry, `billed` what every earlier record cost.
+    `done` the ids of those that need no retry, `billed` what every earlier record cost, and
+    `charged_usd` what the last capped session's budget counted as spent (`--max-cost`), which
+    can exceed `billed` by requests it charged at their worst case.
     """
 
     path: Path
@@ -132,6 +134,7 @@ class RunDirectory:
     billed: Billed = field(default_factory=Billed)
     torn: TornLine | None = None
     resumed: bool = False
+    charged_usd: float = 0.0
     _handle: IO[bytes] | None = None
     _last_sync: float = 0.0
     _lock: FileLock | None = None
@@ -209,6 +212,8 @@ class RunDirectory:
                 }
             )
             run = cls(path, manifest, resumed=True)
+            if existing.budget is not None:
+                run.charged_usd = existing.budget.spent_usd
             results = path / RESULTS_FILE
             if results.exists():
                 run.torn = repair_tail(results)

@@ -49,20 +49,20 @@ class AskingJob:
         run; so is `BudgetExhausted` when the budget refuses the request, which is not sent."""
         budget = self.budget
         reservation = None if budget is None else budget.admit([m.content for m in messages])
-        cost = 0.0
+        cost, unmetered = 0.0, 1  # cancelled before the end: charged at its worst case
         try:
             completion = await self.model.complete(
                 [message.model_dump() for message in messages],
                 temperature=self.settings.temperature,
                 max_tokens=self.settings.max_tokens,
             )
-            cost = completion.cost_usd
+            cost, unmetered = completion.cost_usd, completion.unmetered
             return completion
         except ModelError as exc:
-            cost = exc.cost_usd
+            cost, unmetered = exc.cost_usd, exc.unmetered
             if exc.fatal:
                 raise
             return exc
         finally:
             if budget is not None and reservation is not None:
-                budget.settle(reservation, cost)
+                budget.settle(reservation, cost, unmetered=unmetered)

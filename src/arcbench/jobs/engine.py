@@ -136,7 +136,8 @@ async def run_job(
     }
     run = RunDirectory.open(settings.out / name, identity, config)
     if budget is not None:
-        budget.spent_usd = run.billed.cost_usd  # what earlier sessions spent counts too
+        # What earlier sessions spent counts too, at least as the last capped one counted it.
+        budget.spent_usd = max(run.billed.cost_usd, run.charged_usd)
     try:
         run.manifest = run.manifest.model_copy(update=job.manifest_entries(run.manifest))
         run.write_manifest()
@@ -226,11 +227,11 @@ async def _run_logged(
             entries["stop_reason"] = runner.stop_reason
         if budget is not None:
             entries["budget"] = BudgetInfo(
-                max_cost_usd=budget.cap_usd, spent_usd=round(tally.cost_usd, 6)
+                max_cost_usd=budget.cap_usd, spent_usd=round(budget.spent_usd, 6)
             )
             if status == "stopped":
                 log.warning(
-                    "stopped by --max-cost $%.4f: $%.4f spent", budget.cap_usd, tally.cost_usd
+                    "stopped by --max-cost $%.4f: $%.4f spent", budget.cap_usd, budget.spent_usd
                 )
         run.close(status, summary, **entries)
         log.info("run %s: %s", status, summary.score.model_dump(exclude_none=True))
