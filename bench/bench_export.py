@@ -188,6 +188,11 @@ def main() -> None:
     print(f"{'export: wall time (s)':<52}{wall:>14.1f}")
     print(f"{'export: copies checked per second, while checking':<52}{during:>14.0f}")
     print(f"{'  ... as a fraction of the sandbox alone':<52}{during / rate:>14.2f}")
+    low, high = sorted((reference, reference_after))
+    print(
+        f"{'  ... of the slower / the faster reference':<52}{during / low:>7.2f} /{during / high:>5.2f}"
+    )
+    print(f"{'load average (1 min) at the end':<52}{os.getloadavg()[0]:>14.1f}")
     print(f"{'export: copies checked per second, whole export':<52}{checked / wall:>14.0f}")
     if bad:
         print(f"warning: {bad} reference outcomes were not ok", file=sys.stderr)

@@ -313,3 +313,74 @@ def test_bad_requests_get_one_clear_line(args: tuple[str, ...], message: str) ->
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert not Path("x.jsonl").exists()
+
+
+def test_the_output_never_replaces_a_file_the_export_reads_or_a_run_holds(
+    fake_server: FakeServer, tmp_path: Path
+) -> None:
+    dataset = write_json(tmp_path / "a.json", {"aaa": TASK_A})
+    fake_server.reply_text = _fence([[0, 3], [0, 0]])
+    _run(fake_server, "traces", "-d", str(dataset), "--run-name", "one")
+    _run(fake_server, "traces", "-d", str(dataset), "--run-name", "two")
+    Path("linked.jsonl").hardlink_to("runs/one/results.jsonl")
+    Path("split").mkdir()
+    Path("split/train.jsonl").write_bytes(Path("runs/one/results.jsonl").read_bytes())
+    files = [*Path("runs").rglob("*"), Path("linked.jsonl"), Path("split/train.jsonl")]
+    before = {path: path.read_bytes() for path in files if path.is_file()}
+    for args, what in [
+        (("runs/one", "-o", "runs/one/run.json"), "which this export reads"),
+        (("runs/one", "-o", "linked.jsonl"), "which this export reads"),  # a hard link
+        (("runs/one", "-o", "runs/two/results.jsonl"), "a file of the run in runs/two"),
+        (("split/train.jsonl", "--split-by-task", "0.5", "-o", "split"), "this export reads"),
+    ]:
+        result = _export(*args)
+        assert result.returncode == 2, args
+        assert result.stderr.startswith("arcbench: error: --out ")
+        assert what in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+    assert {path: path.read_bytes() for path in before} == before
+
+
+def test_rows_go_straight_through_a_pipe_and_the_summary_to_stderr(
+    fake_server: FakeServer, tmp_path: Path
+) -> None:
+    dataset = write_json(tmp_path / "a.json", {"aaa": TASK_A})
+    fake_server.enqueue(reply(_fence([[0, 3], [0, 0]])), reply(_fence([[3, 0], [0, 0]])))
+    _run(fake_server, "traces", "-d", str(dataset), "--run-name", "t")
+    stdout = Path("/dev/stdout")
+    was_link = stdout.is_symlink()
+    result = _export("runs/t", "-o", "/dev/stdout")  # stdout is the pipe run_cli reads
+    assert result.returncode == 0, result.stderr
+    [row] = [orjson.loads(line) for line in result.stdout.splitlines()]
+    assert row["metadata"]["verified"] is True
+    assert "wrote 1 rows of 1 tasks to /dev/stdout" in result.stderr
+    assert stdout.is_symlink() == was_link  # never renamed over
+
+    both = _export("runs/t", "-o", "/dev/stdout", "--json")
+    assert both.returncode == 2
+    assert "--json and --out /dev/stdout would both write to stdout" in both.stderr
+
+
+def test_a_record_that_claims_a_wrong_grid_was_right_is_not_taken_at_its_word(
+    fake_server: FakeServer, tmp_path: Path
+) -> None:
+    dataset = write_json(tmp_path / "a.json", {"aaa": TASK_A})
+    fake_server.enqueue(reply(_fence([[0, 3], [0, 0]])), reply(_fence([[3, 0], [0, 0]])))
+    _run(fake_server, "traces", "-d", str(dataset), "--run-name", "t")
+    results = Path("runs/t/results.jsonl")
+    records = _records("t")
+    for record in records:
+        record["correct"] = True  # edited by hand: the wrong grid says it was right
+    results.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
+
+    summary = _summary("runs/t", "-o", "t.jsonl")
+    [counts] = summary["sources"]
+    assert (counts["written"], counts["contradicted"], counts["not_verified"]) == (1, 1, 1)
+    [row] = _rows(Path("t.jsonl"))
+    assert row["messages"][2]["content"].endswith("[[0,3],\n [0,0]]\n```")
+
+    Path("rows").mkdir()
+    Path("rows/results.jsonl").write_bytes(Path("t.jsonl").read_bytes())  # not a results file
+    wrong_file = _export("rows", "-o", "x.jsonl")
+    assert wrong_file.returncode == 2
+    assert wrong_file.stderr.startswith("arcbench: error: rows/results.jsonl, line 1: not a valid")

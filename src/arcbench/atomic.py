@@ -86,6 +86,8 @@ def replacing(path: Path) -> Iterator[Path]:
         ) from None
     if path.is_dir():
         raise IsADirectoryError(errno.EISDIR, "is a directory, not a file", str(path))
+    if is_stream(path):  # a rename would put a regular file where the device or its link was
+        raise OSError(errno.EINVAL, "is a device or a pipe, not a file", str(path))
     mode = _mode_for(path)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)

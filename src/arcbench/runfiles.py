@@ -28,6 +28,7 @@ from arcbench.records import CodegenRecord, TracesRecord, parse_record
 
 RESULTS_FILE = "results.jsonl"
 MANIFEST_FILE = "run.json"
+LOG_FILE = "run.log"
 
 
 @dataclass(frozen=True)

@@ -155,6 +155,13 @@ def export(
         seed=seed,
         exec_timeout_s=settings.exec_timeout,
     )
+    if as_json and _is_stdout(out):
+        from arcbench.errors import ArcbenchError
+
+        raise ArcbenchError(
+            f"--json and --out {out} would both write to stdout: write the rows to a file, "
+            "or leave out --json"
+        )
     from rich.console import Console
 
     stderr = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -168,6 +175,17 @@ def export(
         sys.stdout.buffer.write(b"\n")
         return
     _print_summary(summary, request, stderr)
+
+
+def _is_stdout(path: Path) -> bool:
+    """Whether `path` is where this process's stdout goes (`/dev/stdout`, the same pipe)."""
+    import os
+
+    try:
+        here, there = path.stat(), os.fstat(1)
+    except OSError:
+        return False
+    return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
 
 
 def _layout(layout: str) -> RowFormat:
@@ -208,7 +226,10 @@ def _print_summary(summary: ExportSummary, request: ExportRequest, stderr: Conso
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(highlight=False)
+    from arcbench.atomic import is_stream
+
+    # Rows written to /dev/stdout or a pipe leave stdout to them: the summary goes to stderr.
+    console = stderr if is_stream(request.out) else Console(highlight=False)
     table = Table(title="exported", title_justify="left")
     for name, justify in (
         ("source", "left"),
@@ -266,6 +287,11 @@ def _skipped(counts: SourceCounts, request: ExportRequest) -> list[str]:
     left_out = [f"{count:,} {why}" for count, why in reasons if count]
     if left_out:
         lines.append("left out " + ", ".join(left_out))
+    if counts.contradicted:
+        lines.append(
+            f"{counts.contradicted:,} records said right, their task's answer says wrong: "
+            "left out as not verified"
+        )
     if counts.unverified:
         lines.append(f"{counts.unverified:,} unverified written, marked verified: false")
     if counts.unchanged:

@@ -4,7 +4,8 @@ Rows go, in order, to a temporary file beside the output; only when the whole ex
 is it renamed into place (`arcbench.atomic`), so a failure or Ctrl+C leaves any earlier file
 untouched and no partial one. With `--split-by-task` the rows are first staged in an anonymous
 temporary file in the output directory, then the tasks are split and the rows streamed into
-`train.jsonl` and `val.jsonl`, each replaced atomically.
+`train.jsonl` and `val.jsonl`, each replaced atomically. A pipe or a device (`--out
+/dev/stdout`) is written straight through: a rename would put a file where the device was.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from arcbench.atomic import replacing
+from arcbench.atomic import is_stream, replacing
 from arcbench.errors import ArcbenchError
 
 TRAIN_FILE = "train.jsonl"
@@ -55,6 +56,12 @@ class RowOutput:
 def row_output(out: Path, val_fraction: float | None, seed: int) -> Iterator[RowOutput]:
     """A `RowOutput` whose rows become `out` (a file), or with `val_fraction`, `out/train.jsonl`
     and `out/val.jsonl` (a directory) — when the block succeeds, and only then."""
+    if val_fraction is None and is_stream(out):  # /dev/stdout, a pipe: written straight through
+        with out.open("wb") as handle:
+            output = RowOutput(handle)
+            yield output
+            output.files = [WrittenFile(out, output.rows, len(set(output.task_ids)))]
+        return
     if val_fraction is None:
         with replacing(out) as temporary, temporary.open("wb") as handle:
             output = RowOutput(handle)

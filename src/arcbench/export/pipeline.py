@@ -24,7 +24,7 @@ from typing import Any
 from arcbench import defaults
 from arcbench.errors import ArcbenchError
 from arcbench.export.augmenting import AugmentSpec, Chain, conjugate
-from arcbench.export.output import WrittenFile, row_output
+from arcbench.export.output import TRAIN_FILE, VAL_FILE, WrittenFile, row_output
 from arcbench.export.rows import RowFormat, TrainingRow, answer_key, prompt_key
 from arcbench.export.sources import (
     Example,
@@ -37,9 +37,10 @@ from arcbench.export.sources import (
 from arcbench.jobs.codegen import CodegenJob, run_program
 from arcbench.jobs.protocol import ProgramChecker
 from arcbench.prompts import codegen_prompt, codegen_reply, prompt_version, render
-from arcbench.runfiles import RESULTS_FILE
+from arcbench.runfiles import LOG_FILE, MANIFEST_FILE, RESULTS_FILE
 from arcbench.runner import Runner
 from arcbench.store import DEFAULT_TIMEOUT_S, Store
+from arcbench.store.database import SIDE_FILES
 from arcbench.tasks import Task
 from arcbench.transforms import apply_transforms
 
@@ -54,6 +55,10 @@ the chains of the last dozen tasks or so."""
 def default_system_message() -> str:
     """The system message of every row unless another is asked for (`prompts/export_system.md`)."""
     return render("export_system").strip()
+
+
+RUN_FILES = (RESULTS_FILE, MANIFEST_FILE, LOG_FILE)
+"""The files of a run directory, which an export never writes over."""
 
 
 @dataclass(frozen=True)
@@ -81,17 +86,40 @@ class ExportRequest:
     def __post_init__(self) -> None:
         if not self.runs and self.store is None:
             raise ArcbenchError("nothing to export: give run directories, --store, or both")
-        inputs = [run / RESULTS_FILE if run.is_dir() else run for run in self.runs]
-        for source in [*inputs, *([self.store] if self.store else [])]:
-            if self.val_fraction is None and _same_file(source, self.out):
+        outputs = (
+            [self.out]
+            if self.val_fraction is None
+            else [self.out / TRAIN_FILE, self.out / VAL_FILE]
+        )
+        for output in outputs:
+            for source in self._read_files():
+                if _same_file(source, output):
+                    raise ArcbenchError(
+                        f"--out {self.out} would write over {source}, which this export reads: "
+                        "choose another file"
+                    )
+            if output.name in RUN_FILES and (output.parent / MANIFEST_FILE).is_file():
                 raise ArcbenchError(
-                    f"--out {self.out} is {source}, which this export reads: choose another file"
+                    f"--out {self.out} would write over {output}, a file of the run in "
+                    f"{output.parent}: choose another file"
                 )
         if self.val_fraction is not None and not 0 < self.val_fraction < 1:
             raise ArcbenchError(
                 f"--split-by-task {self.val_fraction:g}: give the fraction of tasks for "
                 "validation, between 0 and 1 (e.g. 0.1)"
             )
+
+    def _read_files(self) -> list[Path]:
+        """The files of the sources, which the output may not replace: each run's results,
+        manifest and log (a bare results file's too), and the store with its journals."""
+        files = []
+        for run in self.runs:
+            run_dir = run if run.is_dir() else run.parent
+            files.append(run / RESULTS_FILE if run.is_dir() else run)
+            files += [run_dir / name for name in RUN_FILES]
+        if self.store is not None:
+            files += [self.store, *(self.store.with_name(self.store.name + s) for s in SIDE_FILES)]
+        return files
 
 
 @dataclass
@@ -203,9 +231,13 @@ async def export_training_data(
 
 
 def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file: by path once links are followed, or (a hard link)
+    by device and inode."""
     try:
-        return a.resolve() == b.resolve()
-    except OSError:
+        if a.resolve() == b.resolve():
+            return True
+        return a.exists() and b.exists() and a.samefile(b)
+    except (OSError, RuntimeError):
         return False
 
 

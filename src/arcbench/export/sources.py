@@ -60,6 +60,9 @@ class SourceCounts:
     """No grid or program in the reply; a store trace whose task has no known test output."""
     not_verified: int = 0
     """Left out for want of verification (see the module docstring)."""
+    contradicted: int = 0
+    """Run records that say their grid was right while their task's answer says otherwise
+    (also counted in `not_verified`)."""
     below_score: int = 0
     """Store traces under `--min-score`."""
     task_not_found: int = 0
@@ -177,7 +180,10 @@ def _ruled_out(value: dict[str, Any], options: ExportOptions, counts: SourceCoun
     """Whether a record's own fields already rule it out: a failed attempt, no answer, or (for
     verified rows only) a known answer it got wrong. Most of a long run's records are such, and
     are counted without being validated (validating a record costs twice its decoding); every
-    other record is validated and judged on the model."""
+    other record is validated and judged on the model, and so is a line that does not look
+    like a record at all (no `record_id`), which is refused with the line's number."""
+    if not isinstance(value.get("record_id"), str):
+        return False
     if value.get("error") is not None:
         counts.failed += 1
         return True
@@ -203,7 +209,7 @@ def _traces_example(
     if record.prediction is None:
         counts.no_answer += 1
         return None
-    verified = record.correct is True
+    verified = record.correct is True and _answer_holds(record, tasks, counts)
     if not _admitted(verified, options, counts):
         return None
     prompt = _first_prompt(record)
@@ -222,6 +228,20 @@ def _traces_example(
         metadata=metadata,
     )
     return Example(row)
+
+
+def _answer_holds(record: TracesRecord, tasks: _RunTasks, counts: SourceCounts) -> bool:
+    """A record that says its grid was right, checked against its task's answer when the task
+    can be found (a results file edited by hand, or by anything else, is not taken at its
+    word); `contradicted` counts those whose task says otherwise."""
+    task = tasks.get(record.task_key)
+    if task is None or not 0 <= record.test_index < len(task.test):
+        return task is None
+    answer = task.test[record.test_index].output
+    if answer is None or record.prediction == answer:
+        return answer is not None
+    counts.contradicted += 1
+    return False
 
 
 def _codegen_example(

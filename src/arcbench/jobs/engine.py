@@ -36,6 +36,7 @@ from arcbench.jobs.registry import find_kind
 from arcbench.manifest import BudgetInfo, DatasetInfo, RunIdentity, RunManifest, Status
 from arcbench.registry import ModelEntry, shown_url
 from arcbench.rundir import RunDirectory, check_run_name, default_run_name
+from arcbench.runfiles import LOG_FILE
 from arcbench.runlog import run_log
 from arcbench.runner import Runner, Stopper, sigint_stops
 from arcbench.selection import Selection
@@ -144,7 +145,7 @@ async def run_job(
         plan = job.plan(run)
         tally = Tally.from_records(run.previous.values(), run.billed)
         reporter.started(run, plan.total, plan.remaining, tally)
-        with run_log(run.path / "run.log") as log:
+        with run_log(run.path / LOG_FILE) as log:
             log.info(
                 "%s %s run %s: model %s (%s), dataset %s, %d tasks, %s of %s to go",
                 "resuming" if run.resumed else "starting",

@@ -59,7 +59,7 @@ BULK_CACHE_KIB = 32 * 1024
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 """The first bytes of every SQLite database file."""
-_SIDE_FILES = ("-wal", "-shm", "-journal")
+SIDE_FILES = ("-wal", "-shm", "-journal")
 _TARGET_ERRORS = (
     "SQLITE_FULL",
     "SQLITE_IOERR",
@@ -221,7 +221,7 @@ class Database:
         """The WAL, shared-memory and journal files SQLite keeps beside the database now."""
         return [
             candidate
-            for suffix in _SIDE_FILES
+            for suffix in SIDE_FILES
             if (candidate := self.file.with_name(self.file.name + suffix)).exists()
         ]
 
@@ -272,7 +272,7 @@ class Database:
         """Refuse to write `what` (a backup, an export) over the store or one of its side files:
         replacing the database or its write-ahead log under running writers loses their data."""
         file = resolved(target)
-        own = {self.file.with_name(self.file.name + suffix) for suffix in _SIDE_FILES}
+        own = {self.file.with_name(self.file.name + suffix) for suffix in SIDE_FILES}
         if file == self.file or file in own:
             which = "the store itself" if file == self.file else "a file of the store"
             raise StoreError(f"{target} is {which} ({self.path}): write {what} to another file")
