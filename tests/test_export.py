@@ -94,6 +94,23 @@ def _fence(grid: list[list[int]]) -> str:
     return f"The rule moves the cell right.\n```json\n{orjson.dumps(grid).decode()}\n```"
 
 
+def _right_and_wrong(server: FakeServer, tmp_path: Path) -> Path:
+    """A traces run `t` over TASK_A (the dataset returned): its first attempt right, its second
+    wrong."""
+    dataset = write_json(tmp_path / "a.json", {"aaa": TASK_A})
+    server.enqueue(reply(_fence([[0, 3], [0, 0]])), reply(_fence([[3, 0], [0, 0]])))
+    _run(server, "traces", "-d", str(dataset), "--run-name", "t")
+    return dataset
+
+
+def _always_right(server: FakeServer, tmp_path: Path, *names: str) -> None:
+    """Traces runs of these names over TASK_A, every attempt right with the same reply."""
+    dataset = write_json(tmp_path / "a.json", {"aaa": TASK_A})
+    server.reply_text = _fence([[0, 3], [0, 0]])
+    for name in names:
+        _run(server, "traces", "-d", str(dataset), "--run-name", name)
+
+
 @pytest.fixture
 def programs(fake_server: FakeServer, tmp_path: Path) -> Path:
     """A codegen run over two tasks, two programs each: one right, one wrong."""
@@ -106,9 +123,7 @@ def programs(fake_server: FakeServer, tmp_path: Path) -> Path:
 def test_a_traces_run_exports_only_its_right_attempts(
     fake_server: FakeServer, tmp_path: Path
 ) -> None:
-    dataset = write_json(tmp_path / "a.json", {"aaa": TASK_A})
-    fake_server.enqueue(reply(_fence([[0, 3], [0, 0]])), reply(_fence([[3, 0], [0, 0]])))
-    _run(fake_server, "traces", "-d", str(dataset), "--run-name", "t")
+    _right_and_wrong(fake_server, tmp_path)
     right, wrong = _records("t")
     assert (right["correct"], wrong["correct"]) == (True, False)
 
@@ -195,9 +210,7 @@ def _assert_solves(sandbox: SyncSandbox, code: str, task: Task) -> None:
 def test_store_traces_need_their_task_and_enough_votes(
     fake_server: FakeServer, tmp_path: Path
 ) -> None:
-    dataset = write_json(tmp_path / "a.json", {"aaa": TASK_A})
-    fake_server.enqueue(reply(_fence([[0, 3], [0, 0]])), reply(_fence([[3, 0], [0, 0]])))
-    _run(fake_server, "traces", "-d", str(dataset), "--run-name", "t")
+    dataset = _right_and_wrong(fake_server, tmp_path)
     assert run_cli("merge", "runs/t", "--store", "s.db").returncode == 0
     bundled = load_dataset("arc-agi-1/training").tasks[:2]
     with Store(Path("s.db")) as store:
@@ -259,10 +272,7 @@ def test_split_by_task_keeps_every_task_on_one_side(tmp_path: Path) -> None:
 def test_duplicates_are_written_once_in_either_layout(
     fake_server: FakeServer, tmp_path: Path
 ) -> None:
-    dataset = write_json(tmp_path / "a.json", {"aaa": TASK_A})
-    fake_server.reply_text = _fence([[0, 3], [0, 0]])
-    _run(fake_server, "traces", "-d", str(dataset), "--run-name", "one")
-    _run(fake_server, "traces", "-d", str(dataset), "--run-name", "two")
+    _always_right(fake_server, tmp_path, "one", "two")
 
     summary = _summary("runs/one", "runs/two", "--format", "sharegpt", "-o", "d.jsonl")
     [row] = _rows(Path("d.jsonl"), "sharegpt")
@@ -277,9 +287,7 @@ def test_duplicates_are_written_once_in_either_layout(
 def test_a_failed_export_leaves_the_output_as_it_was(
     fake_server: FakeServer, tmp_path: Path
 ) -> None:
-    dataset = write_json(tmp_path / "a.json", {"aaa": TASK_A})
-    fake_server.reply_text = _fence([[0, 3], [0, 0]])
-    _run(fake_server, "traces", "-d", str(dataset), "--run-name", "one")
+    _always_right(fake_server, tmp_path, "one")
     Path("out.jsonl").write_text("earlier export\n")
     result = _export("runs/one", "runs/nothing-here", "-o", "out.jsonl")
     assert result.returncode == 2
@@ -318,10 +326,7 @@ def test_bad_requests_get_one_clear_line(args: tuple[str, ...], message: str) ->
 def test_the_output_never_replaces_a_file_the_export_reads_or_a_run_holds(
     fake_server: FakeServer, tmp_path: Path
 ) -> None:
-    dataset = write_json(tmp_path / "a.json", {"aaa": TASK_A})
-    fake_server.reply_text = _fence([[0, 3], [0, 0]])
-    _run(fake_server, "traces", "-d", str(dataset), "--run-name", "one")
-    _run(fake_server, "traces", "-d", str(dataset), "--run-name", "two")
+    _always_right(fake_server, tmp_path, "one", "two")
     Path("linked.jsonl").hardlink_to("runs/one/results.jsonl")
     Path("split").mkdir()
     Path("split/train.jsonl").write_bytes(Path("runs/one/results.jsonl").read_bytes())
@@ -344,9 +349,7 @@ def test_the_output_never_replaces_a_file_the_export_reads_or_a_run_holds(
 def test_rows_go_straight_through_a_pipe_and_the_summary_to_stderr(
     fake_server: FakeServer, tmp_path: Path
 ) -> None:
-    dataset = write_json(tmp_path / "a.json", {"aaa": TASK_A})
-    fake_server.enqueue(reply(_fence([[0, 3], [0, 0]])), reply(_fence([[3, 0], [0, 0]])))
-    _run(fake_server, "traces", "-d", str(dataset), "--run-name", "t")
+    _right_and_wrong(fake_server, tmp_path)
     stdout = Path("/dev/stdout")
     was_link = stdout.is_symlink()
     result = _export("runs/t", "-o", "/dev/stdout")  # stdout is the pipe run_cli reads
@@ -364,9 +367,7 @@ def test_rows_go_straight_through_a_pipe_and_the_summary_to_stderr(
 def test_a_record_that_claims_a_wrong_grid_was_right_is_not_taken_at_its_word(
     fake_server: FakeServer, tmp_path: Path
 ) -> None:
-    dataset = write_json(tmp_path / "a.json", {"aaa": TASK_A})
-    fake_server.enqueue(reply(_fence([[0, 3], [0, 0]])), reply(_fence([[3, 0], [0, 0]])))
-    _run(fake_server, "traces", "-d", str(dataset), "--run-name", "t")
+    _right_and_wrong(fake_server, tmp_path)
     results = Path("runs/t/results.jsonl")
     records = _records("t")
     for record in records:
