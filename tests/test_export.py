@@ -385,3 +385,23 @@ def test_a_record_that_claims_a_wrong_grid_was_right_is_not_taken_at_its_word(
     wrong_file = _export("rows", "-o", "x.jsonl")
     assert wrong_file.returncode == 2
     assert wrong_file.stderr.startswith("arcbench: error: rows/results.jsonl, line 1: not a valid")
+
+
+@pytest.mark.usefixtures("full_isolation")
+def test_with_augmented_copies_a_program_said_right_is_checked_again(programs: Path) -> None:
+    results = Path("runs/c/results.jsonl")
+    records = _records("c")
+    for record in records:  # edited by hand: the identity programs now say they solved all
+        record["train_results"] = [{"status": "correct"} for _ in record["train_results"]]
+        record["correct"] = [True for _ in record["correct"]]
+    results.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
+
+    summary = _summary("runs/c", "--augment", "flip_h", "-o", "p.jsonl")
+    [counts] = summary["sources"]
+    assert (counts["rechecked"], counts["contradicted"], counts["written"]) == (4, 2, 2)
+    assert (counts["verified"], counts["not_verified"]) == (2, 2)
+    rows = _rows(Path("p.jsonl"))
+    identity = extract_program(IDENTITY).code
+    assert identity is not None
+    for row in rows:  # neither the identity programs nor their copies
+        assert not (extract_program(row["messages"][2]["content"]).code or "").startswith(identity)

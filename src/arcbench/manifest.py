@@ -148,7 +148,9 @@ class BudgetInfo(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    max_cost_usd: float = Field(description="The cap, US dollars, every session of the run included.")
+    max_cost_usd: float = Field(
+        description="The cap, US dollars, every session of the run included."
+    )
     spent_usd: float = Field(
         description="What the budget counts as spent: the records' costs, plus the worst case of "
         "each request whose cost was not known (no usable usage, no reply), so it can exceed "

@@ -210,8 +210,8 @@ async def _export(request: ExportRequest, isolation: str, stderr: Console) -> Ex
             last = now
             failed = sum(counts.failed_checks for counts in summary.sources)
             stderr.print(
-                f"{summary.rows:,} rows written, {summary.checked:,} augmented copies "
-                f"checked ({failed:,} failed)"
+                f"{summary.rows:,} rows written, {summary.checked:,} programs checked "
+                f"({failed:,} copies failed)"
             )
 
     if request.augment is None:
@@ -289,8 +289,8 @@ def _skipped(counts: SourceCounts, request: ExportRequest) -> list[str]:
         lines.append("left out " + ", ".join(left_out))
     if counts.contradicted:
         lines.append(
-            f"{counts.contradicted:,} records said right, their task's answer says wrong: "
-            "left out as not verified"
+            f"{counts.contradicted:,} records said right, their task's answer (or the sandbox) "
+            "says wrong: left out as not verified"
         )
     if counts.unverified:
         lines.append(f"{counts.unverified:,} unverified written, marked verified: false")

@@ -148,8 +148,9 @@ class ExportSummary:
 
     @property
     def checked(self) -> int:
-        """Augmented copies checked so far (written or failed)."""
-        return sum(counts.augmented + counts.failed_checks for counts in self.sources)
+        """Programs checked so far: augmented copies (written or failed) and the programs
+        they were made from."""
+        return sum(c.augmented + c.failed_checks + c.rechecked for c in self.sources)
 
 
 @dataclass
@@ -164,6 +165,8 @@ class _Item:
     code: str | None = None
     augmented: bool = False
     passed: bool = True
+    rechecked: bool = False
+    """An exported program checked again on its own task."""
 
 
 async def export_training_data(
@@ -212,6 +215,7 @@ async def export_training_data(
                         sandbox, item.variant, item.code, request.exec_timeout_s
                     )
                     item.passed = run.solves
+                    item.rechecked = not item.augmented
                     item.variant = item.code = None
                 return item
 
@@ -247,6 +251,13 @@ def _reraise(item: Any, exc: Exception) -> _Item:
 
 def _account(item: _Item, summary: ExportSummary) -> None:
     counts = item.counts
+    if item.rechecked:
+        counts.rechecked += 1
+    if not item.augmented and not item.passed:  # its record said it solved its task
+        counts.verified -= 1
+        counts.not_verified += 1
+        counts.contradicted += 1
+        return
     if not item.augmented:
         counts.written += 1
     elif item.passed:
@@ -304,10 +315,13 @@ class _Numbered:
     def _expand(self, example: Example, counts: SourceCounts) -> Iterator[_Item]:
         if not self._new(example.row.duplicate_key(), counts):
             return
-        yield _Item(next(self.numbers), example.row, counts)
         spec, task, code = self.request.augment, example.task, example.code
         if spec is None or task is None or code is None:
+            yield _Item(next(self.numbers), example.row, counts)
             return
+        # The sandbox is open: the program is checked again on its own task, so a results file
+        # that says a wrong program was right is not taken at its word.
+        yield _Item(next(self.numbers), example.row, counts, task, code)
         for chain in spec.chains_for(task):
             variant = self._variant(task, chain, example.row.metadata.label)
             if variant.unchanged:

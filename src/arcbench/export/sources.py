@@ -61,8 +61,11 @@ class SourceCounts:
     not_verified: int = 0
     """Left out for want of verification (see the module docstring)."""
     contradicted: int = 0
-    """Run records that say their grid was right while their task's answer says otherwise
-    (also counted in `not_verified`)."""
+    """Run records that say their grid or program was right while their task's answer (or,
+    with augmented copies, the sandbox) says otherwise; also counted in `not_verified`."""
+    rechecked: int = 0
+    """Verified programs checked again in the sandbox on their own task (with augmented
+    copies, whose check needs the sandbox anyway)."""
     below_score: int = 0
     """Store traces under `--min-score`."""
     task_not_found: int = 0
