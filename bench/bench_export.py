@@ -11,7 +11,8 @@ those of `bench/bench_sandbox.py` (identity, a numpy rotation, a row mirror, a c
 each paired with the ARC-AGI-1 inputs that benchmark uses and outputs made to match, so every
 augmented copy is right and the checks do the same work as that benchmark's.
 
-Measured in one session, on the same sandbox settings:
+Measured in one session, on the same sandbox settings (the last lines, CPU per program, are what
+a machine busy with other work changes least):
 - the sandbox's own rate, `bench_sandbox.py`'s throughput run (`--reference` checks);
 - the export (the library call the CLI makes): programs checked per second (the augmented copies
   and the verified programs they are made from, checked again on their own tasks) while checking
@@ -41,7 +42,7 @@ from arcbench.sandbox import Sandbox
 from arcbench.tasks import Pair, Task, TestPair
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_sandbox import PROGRAMS, task_inputs, throughput
+from bench_sandbox import PROGRAMS, cpu_seconds, task_inputs, throughput
 
 Grid = list[list[int]]
 
@@ -170,9 +171,11 @@ def main() -> None:
             f"{args.verified:,} distinct) in {time.perf_counter() - began:.1f} s; "
             f"{os.cpu_count()} cores"
         )
-        reference, bad, _ = asyncio.run(throughput(args.reference, task_inputs()))
+        reference, bad, cpu_alone = asyncio.run(throughput(args.reference, task_inputs()))
+        cpu_before = cpu_seconds()
         summary, wall, first, last = asyncio.run(export(run, directory / "out.jsonl"))
-        reference_after, _, _ = asyncio.run(throughput(args.reference, task_inputs()))
+        cpu_export = cpu_seconds() - cpu_before
+        reference_after, _, cpu_after = asyncio.run(throughput(args.reference, task_inputs()))
     [counts] = summary.sources
     checked = summary.checked  # the copies and the programs they were made from
     window = max(last - first, 1e-9)
@@ -194,6 +197,15 @@ def main() -> None:
     print(f"{label:<52}{during / low:>7.2f} /{during / high:>5.2f}")
     print(f"{'load average (1 min) at the end':<52}{os.getloadavg()[0]:>14.1f}")
     print(f"{'export: programs checked per second, whole export':<52}{checked / wall:>14.0f}")
+    # CPU per program is what a busy machine changes least: the export (its reading of the
+    # records included) against the sandbox alone; at the same CPU per program, both run at
+    # the rate of the cores.
+    per_program = cpu_export / max(checked, 1) * 1000
+    alone = (cpu_alone + cpu_after) / 2 * 1000
+    label = "CPU per program (ms): sandbox alone / export"
+    print(f"{label:<52}{alone:>7.2f} /{per_program:>5.2f}")
+    label = "  ... export rate / sandbox rate, cores fully used"
+    print(f"{label:<52}{alone / per_program:>14.2f}")
     if bad:
         print(f"warning: {bad} reference outcomes were not ok", file=sys.stderr)
 
