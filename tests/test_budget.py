@@ -245,7 +245,8 @@ def test_a_request_whose_cost_is_not_known_is_charged_its_worst_case(
     fake_server: FakeServer, six_tasks: Path, scripted: Callable[[], Action], why: str
 ) -> None:
     """A server that reports nothing usable (or nothing at all) cannot spend past the cap:
-    each such request counts as its worst case, COST here, so the run stops after five."""
+    each such request counts as its worst case, COST here (plus, where its token counts were
+    usable, their price, a few hundredths of it), so the run stops after five."""
     _priced(fake_server)
     fake_server.responder = lambda request: scripted()
     args = ("-d", str(six_tasks), "--run-name", "h", "-j", "3", "--retries", "0")
@@ -253,14 +254,14 @@ def test_a_request_whose_cost_is_not_known_is_charged_its_worst_case(
     assert result.returncode == 0, result.stderr
     manifest = _manifest("h")
     assert (manifest["status"], manifest["stop_reason"]) == ("stopped", "budget"), why
-    assert manifest["budget"]["spent_usd"] == pytest.approx(5 * COST), why
+    assert 5 * COST <= manifest["budget"]["spent_usd"] <= 0.0055, why
     assert len(fake_server.chat_requests) == 5, why
 
     # Resuming with a higher cap counts the five as spent, not as the $0 their records say.
     fake_server.responder = _costly
     again = _run("traces", *args, "--max-cost", "0.0085")
     assert again.returncode == 0, again.stderr
-    assert _manifest("h")["budget"]["spent_usd"] == pytest.approx(8 * COST), why
+    assert 8 * COST <= _manifest("h")["budget"]["spent_usd"] <= 0.0085, why
     assert len(fake_server.chat_requests) == 8, why
 
 
