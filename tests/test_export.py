@@ -280,7 +280,7 @@ def test_duplicates_are_written_once_in_either_layout(
     assert [s["duplicates"] for s in summary["sources"]] == [1, 2]
     assert summary["rows"] == 1
 
-    _summary("runs/one", "--system", "", "-o", "bare.jsonl")
+    _summary("runs/one", "--no-system", "-o", "bare.jsonl")
     assert [m["role"] for m in _rows(Path("bare.jsonl"))[0]["messages"]] == ["user", "assistant"]
 
 

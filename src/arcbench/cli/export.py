@@ -98,10 +98,11 @@ def export(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the split and of colors:N.")] = 0,
     system: Annotated[
         str | None,
-        typer.Option(
-            "--system", help='System message of every row instead of the built-in one; "" for none.'
-        ),
+        typer.Option("--system", help="System message of every row instead of the built-in one."),
     ] = None,
+    no_system: Annotated[
+        bool, typer.Option("--no-system", help="Rows without a system message.")
+    ] = False,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the summary as one JSON object.")
     ] = False,
@@ -147,7 +148,7 @@ def export(
         store_timeout=settings.store_timeout or DEFAULT_TIMEOUT_S,
         layout=_layout(layout),
         datasets=datasets or [],
-        system=default_system_message() if system is None else (system or None),
+        system=None if no_system else system or default_system_message(),
         include_unverified=include_unverified,
         min_score=min_score,
         augment=parse_augment(augment, seed=seed) if augment else None,
