@@ -107,6 +107,40 @@ def test_a_run_stops_at_its_cap_and_a_higher_cap_finishes_it(
     assert len(set(prompts)) == 6  # each test input's prompt, asked for its two attempts
 
 
+def test_an_augmented_run_stops_at_its_cap_across_its_views(
+    fake_server: FakeServer, six_tasks: Path
+) -> None:
+    """With `--augment`, every view's requests are admitted by the one budget: the plan and its
+    cost count every view, the run stops at the cap with requests of every view asked, and a
+    higher cap finishes it without asking any view's prompt twice."""
+    _priced(fake_server)
+    fake_server.responder = _costly
+    args = ("-d", str(six_tasks), "--augment", "d8", "--views", "4", "--run-name", "v", "-j", "1")
+    first = _run("traces", *args, "--max-cost", "0.0105")
+    assert first.returncode == 0, first.stderr
+    assert "2 attempts each: 48 requests" in first.stderr
+    assert "--augment d8: 4 views of every task, 4x" in first.stderr
+    # Replies of up to --max-tokens for every request of every view (prompts are free here).
+    assert f"cost: $0.0000 to ${48 * COST:.4f}" in first.stderr
+    manifest = _manifest("v")
+    assert (manifest["status"], manifest["stop_reason"]) == ("stopped", "budget")
+    assert 0.0105 - COST < manifest["budget"]["spent_usd"] <= 0.0105
+    records = _records("v")
+    assert len(fake_server.chat_requests) == len(records) == 10
+    assert len({"+".join(r["view"]) for r in records}) == 4  # every view was charged
+
+    again = _run("traces", *args, "--max-cost", "1")
+    assert again.returncode == 0, again.stderr
+    manifest = _manifest("v")
+    assert manifest["status"] == "completed"
+    assert manifest["budget"]["spent_usd"] == pytest.approx(48 * COST)
+    assert len(fake_server.chat_requests) == 48
+    records = _records("v")
+    assert len({r["record_id"] for r in records}) == len(records) == 48
+    asked = {(r["task_id"], "+".join(r["view"]), r["attempt"]) for r in records}
+    assert len(asked) == 48  # 6 tasks x 4 views x 2 attempts, each once
+
+
 def test_with_requests_in_flight_the_cap_still_holds(
     fake_server: FakeServer, six_tasks: Path
 ) -> None:
