@@ -13,12 +13,13 @@ import pytest
 from arcbench.datasets import load_dataset
 from arcbench.export import ROW_MODELS, RowFormat
 from arcbench.programs import extract_program
+from arcbench.prompts import codegen_prompt, traces_reply
 from arcbench.sandbox import SyncSandbox
 from arcbench.store import Store
 from arcbench.tasks import Task
 from arcbench.transforms import apply_transforms, parse_chain
 from conftest import cli_env, run_cli
-from fakeserver import FakeServer, reply
+from fakeserver import FakeServer, ViewResponder, reply
 from sandboxing import full_isolation  # noqa: F401  (a fixture)
 from taskdata import TASK_A, write_json
 
@@ -405,3 +406,63 @@ def test_with_augmented_copies_a_program_said_right_is_checked_again(programs: P
     assert identity is not None
     for row in rows:  # neither the identity programs nor their copies
         assert not (extract_program(row["messages"][2]["content"]).code or "").startswith(identity)
+
+
+def test_a_view_of_an_augmented_run_is_exported_in_that_view(
+    fake_server: FakeServer, tmp_path: Path
+) -> None:
+    """A traces run with `--augment rot90` asked TASK_A as it is and turned a quarter: each
+    right attempt is a row of the task as its view showed it, the view's prompt with the view's
+    grid, verified there (not contradicted by the task's own frame) and named by `view`."""
+    dataset = write_json(tmp_path / "a.json", {"aaa": TASK_A})
+    fake_server.responder = ViewResponder({"aaa": TASK_A}, "rot90", lambda task, view: True)
+    _run(fake_server, "traces", "-d", str(dataset), "--augment", "rot90", "--run-name", "v")
+    summary = _summary("runs/v", "-o", "v.jsonl")
+    [counts] = summary["sources"]
+    assert (counts["verified"], counts["contradicted"], counts["written"]) == (4, 0, 2)
+    rows = {str(row["metadata"]["view"]): row for row in _rows(Path("v.jsonl"))}
+    assert set(rows) == {"None", "['rot90']"}
+    records = {"+".join(r["view"]): r for r in _records("v") if r["attempt"] == 1}
+    turned = records["rot90"]
+    assert rows["['rot90']"]["messages"][1]["content"] == turned["messages"][0]["content"]
+    reply_text = traces_reply(turned["reasoning"], turned["prediction"])
+    assert rows["['rot90']"]["messages"][2]["content"] == reply_text
+    assert turned["prediction"] != TASK_A["test"][0]["output"]  # the grid of the turned task
+
+
+UPSIDE_DOWN = (
+    "The rows go in reverse order.\n"
+    "```python\ndef transform(grid):\n    return [list(row) for row in grid[::-1]]\n```"
+)
+
+
+@pytest.mark.usefixtures("full_isolation")
+def test_a_program_of_a_view_is_checked_and_augmented_on_the_task_as_its_view_shows_it(
+    fake_server: FakeServer, tmp_path: Path
+) -> None:
+    """A codegen run with `--augment rot90` over FLIP (mirror each row), where the model always
+    turns grids upside down: wrong on the task as it is, right on it turned a quarter (there
+    the rule is the upside-down one). The view's program is checked again on the turned task,
+    where it holds, and its copies are made of the turned task; every row solves the task its
+    prompt shows."""
+    dataset = write_json(tmp_path / "flip.json", {"a-flip": FLIP})
+    fake_server.reply_text = UPSIDE_DOWN
+    args = ("-d", str(dataset), "--augment", "rot90", "--rounds", "0", "--run-name", "cv")
+    _run(fake_server, "codegen", *args)
+    summary = _summary("runs/cv", "--augment", "flip_h,rot180", "-o", "p.jsonl")
+    [counts] = summary["sources"]
+    assert (counts["verified"], counts["not_verified"], counts["duplicates"]) == (2, 2, 1)
+    assert (counts["rechecked"], counts["contradicted"], counts["failed_checks"]) == (1, 0, 0)
+    rows = _rows(Path("p.jsonl"))
+    assert [row["metadata"]["view"] for row in rows] == [["rot90"]] * 3
+    assert [row["metadata"]["augmented"] for row in rows] == [None, ["flip_h"], ["rot180"]]
+    [task] = load_dataset(str(dataset)).tasks
+    with SyncSandbox("full") as sandbox:
+        for row in rows:
+            meta = row["metadata"]
+            chain = parse_chain("+".join(meta["view"] + (meta["augmented"] or [])))
+            shown = apply_transforms(task, chain)
+            assert codegen_prompt(shown) == row["messages"][1]["content"]
+            code = extract_program(row["messages"][2]["content"]).code
+            assert code is not None
+            _assert_solves(sandbox, code, shown)

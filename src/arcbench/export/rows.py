@@ -43,6 +43,7 @@ class RowMetadata(BaseModel):
     test_index: int | None = None
     run_id: str | None = None
     record_id: str | None = None
+    view: list[str] | None = None
     trace_id: str | None = None
     model: str | None = None
     author: str | None = None

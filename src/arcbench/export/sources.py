@@ -6,6 +6,10 @@ the reasoning with its program. The prompt is the one the model was sent (the re
 user message); the reply is rebuilt in the form the prompt asks for (`arcbench.prompts`), so a
 reply's stray text after its answer block does not become training data.
 
+A run with test-time augmentation (`--augment`) asked each task in views: a record of a view
+holds that view's prompt and an answer in the view's frame, a coherent example of the task as
+the view shows it. It is judged against the task in that view and its row names the view.
+
 The store gives its traces, human and merged, that reach `--min-score` votes. A trace names its
 task but not a prompt, so the task is looked up (`TaskFinder`) and the `traces` prompt rendered
 for each of its test inputs whose output is known, with that output as the final grid.
@@ -42,6 +46,7 @@ from arcbench.runfiles import (
 )
 from arcbench.store import Store, Trace
 from arcbench.tasks import Task
+from arcbench.views import IDENTITY, view_of
 
 MISSING_SHOWN = 10
 """Task labels named per source when their tasks cannot be found."""
@@ -217,7 +222,7 @@ def _traces_example(
         return None
     prompt = _first_prompt(record)
     if prompt is None:
-        task = tasks.get(record.task_key)
+        task = tasks.shown(record)
         if task is None:
             counts.task_missing(record.label)
             return None
@@ -237,7 +242,7 @@ def _answer_holds(record: TracesRecord, tasks: _RunTasks, counts: SourceCounts) 
     """A record that says its grid was right, checked against its task's answer when the task
     can be found (a results file edited by hand, or by anything else, is not taken at its
     word); `contradicted` counts those whose task says otherwise."""
-    task = tasks.get(record.task_key)
+    task = tasks.shown(record)
     if task is None or not 0 <= record.test_index < len(task.test):
         return task is None
     answer = task.test[record.test_index].output
@@ -263,7 +268,7 @@ def _codegen_example(
     prompt = _first_prompt(record)
     task = None
     if prompt is None or (verified and options.need_tasks):
-        task = tasks.get(record.task_key)
+        task = tasks.shown(record)
         if task is None:
             counts.task_missing(record.label, skipped=prompt is None)
     if prompt is None:
@@ -319,6 +324,7 @@ def _run_metadata(
         test_index=record.test_index,
         run_id=record.run_id,
         record_id=record.record_id,
+        view=None if record.view in (None, [IDENTITY]) else record.view,
         model=manifest.model.name if manifest is not None else record.model,
         verified=verified,
         verified_by=verifier if verified else None,
@@ -355,6 +361,17 @@ class _RunTasks:
                         f"{self._finder.where()}"
                     )
         return self._own.get(key) or self._finder.find(*key)
+
+    def shown(self, record: TracesRecord | CodegenRecord) -> Task | None:
+        """The task as the record's attempt saw it: in its view when the run had views; None
+        when the task cannot be found, or the record names a view that cannot show it."""
+        task = self.get(record.task_key)
+        if task is None or record.view is None:
+            return task
+        try:
+            return view_of(record.view).apply(task)
+        except ArcbenchError:
+            return None
 
 
 def store_examples(
