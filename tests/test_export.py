@@ -3,6 +3,8 @@ and the real sandbox (every exported program is run again on its task)."""
 
 from __future__ import annotations
 
+import os
+import stat
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -363,6 +365,24 @@ def test_rows_go_straight_through_a_pipe_and_the_summary_to_stderr(
     both = _export("runs/t", "-o", "/dev/stdout", "--json")
     assert both.returncode == 2
     assert "--json and --out /dev/stdout would both write to stdout" in both.stderr
+
+
+def test_a_split_never_renames_over_a_pipe_in_its_directory(
+    fake_server: FakeServer, tmp_path: Path
+) -> None:
+    """`train.jsonl` and `val.jsonl` are replaced by a rename (`atomic.replacing`), which
+    refuses a pipe or device where they would go: the FIFO stays a FIFO, and the user gets one
+    line naming it."""
+    _right_and_wrong(fake_server, tmp_path)
+    Path("split").mkdir()
+    os.mkfifo("split/val.jsonl")
+    result = _export("runs/t", "--split-by-task", "0.5", "-o", "split")
+    assert result.returncode != 0
+    assert "split/val.jsonl" in result.stderr
+    assert "a device or a pipe" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert stat.S_ISFIFO(Path("split/val.jsonl").lstat().st_mode)
+    assert not Path("split/train.jsonl").exists()
 
 
 def test_a_record_that_claims_a_wrong_grid_was_right_is_not_taken_at_its_word(
