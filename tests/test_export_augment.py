@@ -45,6 +45,8 @@ def test_colour_maps_keep_the_background_and_are_drawn_per_task_and_seed() -> No
         ("colors:0", "colors:3"),
         ("spin", "unknown transform"),
         (" , ", "give d8"),
+        ("d8+colors:2", r"listed with commas \(d8,colors:2\)"),  # a run's SPEC, not export's
+        ("colors:2+rot90", "never composed with"),
     ],
 )
 def test_what_is_not_a_grid_transform_is_refused(text: str, message: str) -> None:

@@ -72,6 +72,11 @@ def parse_augment(text: str, *, seed: int = 0) -> AugmentSpec:
     chains: list[Chain] = []
     colors = 0
     for item in (part.strip() for part in text.split(",")):
+        if "+" in item and any(p in ("d8", "") or p.startswith(_COLORS) for p in item.split("+")):
+            raise TransformError(
+                f"--augment {item}: export copies each program once per listed transform, so "
+                "d8 and colors:N are listed with commas (d8,colors:2), never composed with +"
+            )
         if item.startswith(_COLORS):
             count = item.removeprefix(_COLORS)
             if not count.isdigit() or int(count) < 1:
