@@ -21,6 +21,7 @@ from arcbench.rundir import Billed, read_latest
 from arcbench.runfiles import RESULTS_FILE, load_manifest
 from arcbench.scoring import (
     SUBMITTED_ATTEMPTS,
+    ProgramStats,
     Score,
     Submitted,
     ViewScores,
@@ -68,10 +69,25 @@ class Report:
     """Per test output, its attempts by number (the latest record of each)."""
     score: Score = field(default_factory=Score)
     oracle: Score = field(default_factory=Score)
-    overfit_programs: int = 0
-    """Codegen: programs that pass every train pair but get a test output wrong."""
+    programs: ProgramStats = field(default_factory=ProgramStats)
+    """Codegen: the final programs, those submitted, and those that overfit."""
     views: ViewScores | None = None
     """Test-time augmentation: each view scored alone (`score` is then the voted one)."""
+
+    @property
+    def overfit_programs(self) -> int:
+        """Codegen: programs that pass every train pair but get a test output wrong."""
+        return self.programs.overfit
+
+    @property
+    def commands(self) -> set[str]:
+        """The commands (`traces`, `codegen`) of the runs, from their manifests or records."""
+        found = {run.manifest.command for run in self.runs if run.manifest is not None}
+        for run in self.runs:
+            if run.manifest is None and run.records:
+                record = next(iter(run.records.values()))
+                found.add("codegen" if isinstance(record, CodegenRecord) else "traces")
+        return found
 
     def totals(self) -> dict[str, Any]:
         records = [r for run in self.runs for r in run.records.values()]
@@ -92,17 +108,8 @@ class Report:
             **self.score.as_dict(),
             "pass_at_k": self.oracle.per_output,
             "overfit_programs": self.overfit_programs,
-            "runs": [
-                {
-                    "path": str(run.path),
-                    "run_id": run.manifest.run_id if run.manifest else None,
-                    "command": run.manifest.command if run.manifest else None,
-                    "status": run.manifest.status if run.manifest else None,
-                    "model": run.manifest.model.name if run.manifest else None,
-                    "dataset": run.manifest.dataset.spec if run.manifest else None,
-                }
-                for run in self.runs
-            ],
+            "programs": self.programs.as_dict() if "codegen" in self.commands else None,
+            "runs": [describe_run(run) for run in self.runs],
             "counts": {
                 "tasks": len(self.score.tasks),
                 "outputs": self.score.outputs,
@@ -131,13 +138,10 @@ class Report:
         if self.views is None:
             return {}
         best_name, best = self.views.best
-        codegen = any(
-            isinstance(r, CodegenRecord) for run in self.runs for r in run.records.values()
-        )
         return {
             "augmentation": {
                 "voted": self.score.score,
-                "voting": voting_rule(codegen),
+                "voting": voting_rule("codegen" in self.commands),
                 "identity_view": self.views.identity.score,
                 "best_view": {"view": best_name, "score": best.score},
                 "oracle": self.oracle.score,
@@ -181,6 +185,19 @@ def augmentation_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
         ("oracle (any view right)", f"{augmentation['oracle']:.2%}"),
         ("voting", augmentation["voting"]),
     ]
+
+
+def describe_run(run: RunData) -> dict[str, Any]:
+    """A run as a report names it: its path and what its manifest says it is."""
+    manifest = run.manifest
+    return {
+        "path": str(run.path),
+        "run_id": manifest.run_id if manifest else None,
+        "command": manifest.command if manifest else None,
+        "status": manifest.status if manifest else None,
+        "model": manifest.model.name if manifest else None,
+        "dataset": manifest.dataset.spec if manifest else None,
+    }
 
 
 def read_run(path: Path, manifest: RunManifest | None = None) -> RunData:
@@ -259,25 +276,30 @@ def build_report(runs: Sequence[RunData]) -> Report:
         scored.attempts,
         scored.score,
         scored.oracle,
-        scored.overfit_programs,
+        scored.programs,
         scored.views,
     )
 
 
 @dataclass(frozen=True)
 class Comparison:
-    """Two reports restricted to the tasks both cover."""
+    """Two reports restricted to the tasks both cover: scores, and the tokens and cost each run
+    spent on those tasks (every record, failed attempts included, as in a report)."""
 
     common: list[TaskKey]
     a: Report
     b: Report
     only_a: list[TaskKey]
     only_b: list[TaskKey]
+    a_runs: list[RunData] = field(default_factory=list)
+    b_runs: list[RunData] = field(default_factory=list)
+    """The runs of each side as read (`a` and `b` hold them cut down to the common tasks)."""
 
     def as_dict(self) -> dict[str, Any]:
-        def side(report: Report) -> dict[str, Any]:
+        def side(report: Report, runs: list[RunData]) -> dict[str, Any]:
             totals = report.totals()
             return {
+                "runs": [describe_run(run) for run in runs],
                 "score": report.score.score,
                 "per_output": report.score.per_output,
                 "usage": totals["usage"],
@@ -286,8 +308,9 @@ class Comparison:
 
         return {
             "common_tasks": len(self.common),
-            "a": side(self.a),
-            "b": side(self.b),
+            "usage_over": "common_tasks",
+            "a": side(self.a, self.a_runs),
+            "b": side(self.b, self.b_runs),
             "solved_only_by_a": [_label(k) for k in self.only_a],
             "solved_only_by_b": [_label(k) for k in self.only_b],
         }
@@ -311,6 +334,8 @@ def compare(a_runs: Sequence[RunData], b_runs: Sequence[RunData]) -> Comparison:
         b,
         [k for k in common if k in solved_a and k not in solved_b],
         [k for k in common if k in solved_b and k not in solved_a],
+        full_a.runs,
+        full_b.runs,
     )
 
 
@@ -321,6 +346,7 @@ def _restricted(report: Report, keys: list[TaskKey]) -> Report:
             run.path,
             None,
             {rid: r for rid, r in run.records.items() if r.task_key in wanted},
+            run.billed.over(wanted),
         )
         for run in report.runs
     ]

@@ -19,6 +19,7 @@ import os
 import re
 import time
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,7 +35,7 @@ from arcbench.datasets import BUNDLED_SPECS
 from arcbench.errors import RunError, RunMismatchError, RunOutputError
 from arcbench.interrupts import INTERRUPTS
 from arcbench.manifest import RunIdentity, RunManifest, RunSummary, Status
-from arcbench.records import CodegenRecord, RecordBase, TracesRecord, dump_record
+from arcbench.records import CodegenRecord, RecordBase, TaskKey, TracesRecord, dump_record
 from arcbench.runfiles import (
     MANIFEST_FILE,
     RESULTS_FILE,
@@ -81,14 +82,28 @@ def record_id(
 @dataclass
 class Billed:
     """Tokens and cost over every record of a run, superseded failures included: a retried
-    attempt's failed calls were billed all the same."""
+    attempt's failed calls were billed all the same. Kept per task too (bounded by the
+    dataset), so that a comparison can count what each run spent on the tasks both ran."""
 
     usage: Usage = field(default_factory=Usage)
     cost_usd: float = 0.0
+    by_task: dict[TaskKey, tuple[Usage, float]] = field(default_factory=dict)
 
     def add(self, record: RecordBase) -> None:
         self.usage += record.usage
         self.cost_usd += record.cost_usd
+        usage, cost = self.by_task.get(record.task_key, (Usage(), 0.0))
+        self.by_task[record.task_key] = (usage + record.usage, cost + record.cost_usd)
+
+    def over(self, tasks: Collection[TaskKey]) -> Billed:
+        """What was billed for `tasks` only."""
+        billed = Billed()
+        for key in tasks:
+            usage, cost = self.by_task.get(key, (Usage(), 0.0))
+            billed.usage += usage
+            billed.cost_usd += cost
+            billed.by_task[key] = (usage, cost)
+        return billed
 
 
 def read_latest(results: Path) -> tuple[dict[str, TracesRecord | CodegenRecord], Billed]:

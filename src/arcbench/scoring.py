@@ -225,27 +225,84 @@ class ViewScores:
 
 
 @dataclass
+class ProgramStats:
+    """Codegen: what became of the programs. `final` counts each attempt's final program (its
+    last round), `fit_train` those that reproduce every train pair and `train_accuracy` their
+    mean fraction of train pairs right; `selected` the programs submitted (at most two per
+    task; with test-time augmentation, every program whose grid the vote submitted) and
+    `selected_fit_train` those of them that fit every train pair; `overfit` the final programs
+    that fit every train pair but get a test output wrong."""
+
+    final: int = 0
+    fit_train: int = 0
+    train_accuracy: float = 0.0
+    selected: int = 0
+    selected_fit_train: int = 0
+    overfit: int = 0
+
+    def as_dict(self) -> dict[str, float | int]:
+        return {
+            "final": self.final,
+            "fit_train": self.fit_train,
+            "train_accuracy": self.train_accuracy,
+            "selected": self.selected,
+            "selected_fit_train": self.selected_fit_train,
+            "overfit": self.overfit,
+        }
+
+
+@dataclass
 class RunScore:
     """Records scored together: per test output its attempts by number, the ARC Prize score,
-    the oracle (any attempt right) and, for codegen, the overfitting programs. With test-time
-    augmentation the attempts are the voted grids and `views` scores each view alone."""
+    the oracle (any attempt right) and, for codegen, what became of the programs. With
+    test-time augmentation the attempts are the voted grids and `views` scores each view
+    alone."""
 
     test_inputs: dict[TaskKey, int]
     attempts: dict[OutputKey, dict[int, Submitted]]
     score: Score
     oracle: Score
-    overfit_programs: int = 0
+    programs: ProgramStats = field(default_factory=ProgramStats)
     views: ViewScores | None = None
+
+    @property
+    def overfit_programs(self) -> int:
+        return self.programs.overfit
 
 
 @dataclass
 class _Answers:
     """What records submit: per test output its attempts by number, the outputs some program
-    not submitted got right (codegen's oracle), and the overfitting programs."""
+    not submitted got right (codegen's oracle), and the programs: every final one, those
+    submitted and the overfitting ones."""
 
     attempts: dict[OutputKey, dict[int, Submitted]] = field(default_factory=dict)
     any_right: set[OutputKey] = field(default_factory=set)
+    finals: list[CodegenRecord] = field(default_factory=list)
+    selected: list[CodegenRecord] = field(default_factory=list)
     overfit: int = 0
+
+    def add(self, other: _Answers) -> None:
+        """Take in the answers of other records (a run's views, voted, beside its plain ones)."""
+        self.attempts.update(other.attempts)
+        self.any_right |= other.any_right
+        self.finals += other.finals
+        self.selected += other.selected
+        self.overfit += other.overfit
+
+    @property
+    def programs(self) -> ProgramStats:
+        finals, selected = self.finals, self.selected
+        return ProgramStats(
+            final=len(finals),
+            fit_train=sum(1 for program in finals if program.fits_train),
+            train_accuracy=(
+                sum(program.train_accuracy for program in finals) / len(finals) if finals else 0.0
+            ),
+            selected=len(selected),
+            selected_fit_train=sum(1 for program in selected if program.fits_train),
+            overfit=self.overfit,
+        )
 
 
 def score_records(
@@ -276,10 +333,7 @@ def score_records(
     views: ViewScores | None = None
     by_view = {label: viewed for label, viewed in by_view.items() if viewed}
     if by_view:
-        voted = _voted(by_view)
-        answers.attempts.update(voted.attempts)
-        answers.any_right |= voted.any_right
-        answers.overfit += voted.overfit
+        answers.add(_voted(by_view))
         views = ViewScores(
             {
                 label: _scored(declared, _submitted(viewed), oracle=False)[1]
@@ -287,7 +341,7 @@ def score_records(
             }
         )
     test_inputs, score, oracle = _scored(declared, answers)
-    return RunScore(test_inputs, answers.attempts, score, oracle, answers.overfit, views)
+    return RunScore(test_inputs, answers.attempts, score, oracle, answers.programs, views)
 
 
 def _scored(
@@ -324,6 +378,8 @@ def _submitted(records: Iterable[TracesRecord | CodegenRecord]) -> _Answers:
     for task_key, finals in final_programs(programs).items():
         choice = choose_programs(finals)
         answers.overfit += choice.overfit
+        answers.finals += finals.values()
+        answers.selected += choice.submitted
         outputs = max(len(program.correct or ()) for program in finals.values())
         for index in range(outputs):
             key = (task_key[0], task_key[1], index)
@@ -337,12 +393,15 @@ def _submitted(records: Iterable[TracesRecord | CodegenRecord]) -> _Answers:
 
 
 def _voted(by_view: Mapping[str, list[TracesRecord | CodegenRecord]]) -> _Answers:
-    """The two grids every view's answers vote for, per test output (see `arcbench.voting`)."""
+    """The two grids every view's answers vote for, per test output (see `arcbench.voting`);
+    codegen: every view's final programs, and as selected those whose grid the vote submitted."""
     ballots: dict[OutputKey, list[Ballot]] = {}
     known: dict[OutputKey, bool] = {}
     """Per output answered by some view (with a grid or not), whether its answer is known."""
     failed: set[OutputKey] = set()
-    overfit = 0
+    givers: dict[OutputKey, list[tuple[Grid, CodegenRecord]]] = {}
+    """Per output, the programs that gave a grid for it, with that grid."""
+    answers = _Answers()
 
     def cast(key: OutputKey, correct: bool | None, ballot: Ballot | None) -> None:
         """Count an answer to `key`: whether it knew the answer, and its ballot when it gave a
@@ -363,7 +422,8 @@ def _voted(by_view: Mapping[str, list[TracesRecord | CodegenRecord]]) -> _Answer
                 ballot = None if grid is None else Ballot(grid, right, (position, record.attempt))
                 cast(record.output_key, right, ballot)
         for task_key, finals in final_programs(programs).items():
-            overfit += choose_programs(finals).overfit
+            answers.overfit += choose_programs(finals).overfit
+            answers.finals += finals.values()
             for attempt, program in finals.items():
                 correct, grids = program.correct or [], program.answers
                 for index in range(max(len(correct), len(grids))):
@@ -373,17 +433,23 @@ def _voted(by_view: Mapping[str, list[TracesRecord | CodegenRecord]]) -> _Answer
                         if grid is None
                         else Ballot(grid, right, (position, attempt), program.train_accuracy)
                     )
-                    cast((task_key[0], task_key[1], index), right, ballot)
-    answers = _Answers(overfit=overfit)
+                    key = (task_key[0], task_key[1], index)
+                    cast(key, right, ballot)
+                    if grid is not None:
+                        givers.setdefault(key, []).append((grid, program))
+    selected: dict[int, CodegenRecord] = {}
     for key in known.keys() | failed:
         cast_for = ballots.get(key, [])
         winners = vote(cast_for, SUBMITTED_ATTEMPTS)
+        won = [winner.grid for winner in winners]
+        selected |= {id(p): p for grid, p in givers.get(key, []) if grid in won}
         nothing = Submitted(None, False if known.get(key) else None, failed=key not in known)
         answers.attempts[key] = {
             number: Submitted(winner.grid, winner.correct)
             for number, winner in enumerate(winners, start=1)
         } or {1: nothing}
         answers.any_right |= {key for ballot in cast_for if ballot.correct is True}
+    answers.selected += selected.values()
     return answers
 
 

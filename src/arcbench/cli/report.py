@@ -5,9 +5,14 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from arcbench.report import Comparison, Report
 
 
 def report(
@@ -51,10 +56,9 @@ def report(
     """
     import orjson
     from rich.console import Console
-    from rich.table import Table
 
     from arcbench.atomic import write_output
-    from arcbench.report import augmentation_rows, build_report, compare, read_run
+    from arcbench.report import build_report, compare, read_run
 
     data = [read_run(path) for path in runs]
     built = build_report(data)
@@ -78,59 +82,68 @@ def report(
     if any(path is not None and _is_standard_output(path) for path in (submission, html)):
         return  # the document went to standard output: a table after it would corrupt it
     if compare_with:
-        other = [read_run(path) for path in compare_with]
-        comparison = compare(data, other)
+        comparison = compare(data, [read_run(path) for path in compare_with])
         if as_json:
             sys.stdout.buffer.write(
                 orjson.dumps(comparison.as_dict(), option=orjson.OPT_INDENT_2) + b"\n"
             )
             return
-        a, b = comparison.as_dict()["a"], comparison.as_dict()["b"]
-        table = Table(
-            title=f"comparison on {len(comparison.common)} common tasks", title_justify="left"
-        )
-        table.add_column("")
-        table.add_column(", ".join(run.label for run in data), justify="right")
-        table.add_column(", ".join(run.label for run in other), justify="right")
-        table.add_row("score (per task)", f"{a['score']:.2%}", f"{b['score']:.2%}")
-        table.add_row("per test output", f"{a['per_output']:.2%}", f"{b['per_output']:.2%}")
-        table.add_row(
-            "solved by this one only", str(len(comparison.only_a)), str(len(comparison.only_b))
-        )
-        table.add_row(
-            "tokens",
-            f"{a['usage']['prompt_tokens'] + a['usage']['completion_tokens']:,}",
-            f"{b['usage']['prompt_tokens'] + b['usage']['completion_tokens']:,}",
-        )
-        table.add_row("cost", f"${a['cost_usd']:.4f}", f"${b['cost_usd']:.4f}")
-        console.print(table)
-        for name, keys in (("first", comparison.only_a), ("second", comparison.only_b)):
-            if keys:
-                shown = ", ".join(k[0] if k[1] is None else f"{k[0]}@{k[1]}" for k in keys[:20])
-                console.print(f"solved by the {name} only: {shown}")
+        _print_comparison(console, comparison)
         return
-    summary = built.as_dict()
     if as_json:
-        sys.stdout.buffer.write(orjson.dumps(summary, option=orjson.OPT_INDENT_2) + b"\n")
+        sys.stdout.buffer.write(orjson.dumps(built.as_dict(), option=orjson.OPT_INDENT_2) + b"\n")
         return
-    table = Table(title="report", title_justify="left", show_header=False)
+    _print_report(console, built)
+
+
+def _print_runs(console: Console, runs: list[dict[str, Any]], prefix: str = "") -> None:
+    """Each run's path whole on its own line (what a user copies next), its facts below."""
+    for run in runs:
+        console.print(f"{prefix}{run['path']}", soft_wrap=True)
+        facts = [run["command"], run["model"] and f"model {run['model']}", run["dataset"]]
+        facts.append(run["status"])
+        console.print("  " + ", ".join(str(f) for f in facts if f), soft_wrap=True)
+
+
+def _print_report(console: Console, built: Report) -> None:
+    from rich.table import Table
+
+    from arcbench.report import augmentation_rows
+
+    summary = built.as_dict()
+    _print_runs(console, summary["runs"])
+    codegen = summary["programs"] is not None
+    table = Table(show_header=False)
     table.add_column("what")
     table.add_column("value", justify="right")
-    for run in summary["runs"]:
-        table.add_row("run", f"{run['path']} ({run['command']}, {run['model']}, {run['status']})")
     augmentation = augmentation_rows(summary)
     voted = ", voted" if augmentation else ""
     table.add_row(f"score (per task, pass@2{voted})", f"{summary['score']:.2%}")
     table.add_row("per test output", f"{summary['per_output']:.2%}")
     table.add_row("all or nothing", f"{summary['all_or_nothing']:.2%}")
-    for label, value in augmentation or [("pass@k (any attempt)", f"{summary['pass_at_k']:.2%}")]:
+    pass_at_k = "pass@k (any program right)" if codegen else "pass@k (any attempt right)"
+    for label, value in augmentation or [(pass_at_k, f"{summary['pass_at_k']:.2%}")]:
         table.add_row(label, value)
     counts = summary["counts"]
     table.add_row("tasks", f"{counts['tasks']} ({summary['tasks_solved']} fully solved)")
     table.add_row("test outputs solved", f"{counts['outputs_solved']} / {counts['outputs']}")
-    table.add_row("attempts recorded", str(counts["records"]))
+    if codegen:
+        programs = summary["programs"]
+        final = programs["final"]
+        table.add_row("programs checked (every round)", f"{counts['records'] - counts['errors']}")
+        table.add_row("final programs (one per attempt)", str(final))
+        table.add_row("mean train accuracy", f"{programs['train_accuracy']:.2%}")
+        table.add_row("fit every train pair", f"{programs['fit_train']} / {final}")
+        table.add_row(
+            "selected programs (2 per task)",
+            f"{programs['selected']} ({programs['selected_fit_train']} fit train)",
+        )
+        table.add_row("overfitting (fit train, fail test)", str(programs["overfit"]))
+        table.add_row("replies without a program", str(counts["parse_errors"]))
+    else:
+        table.add_row("attempts recorded", str(counts["records"]))
+        table.add_row("replies without a grid", str(counts["parse_errors"]))
     table.add_row("errors", str(counts["errors"]))
-    table.add_row("replies without a grid", str(counts["parse_errors"]))
     usage = summary["usage"]
     table.add_row(
         "tokens (prompt / completion)",
@@ -147,3 +160,37 @@ def _is_standard_output(path: Path) -> bool:
         return os.path.samestat(os.stat(path), os.fstat(sys.stdout.fileno()))
     except (OSError, ValueError):  # no such file, or no standard output
         return False
+
+
+def _print_comparison(console: Console, comparison: Comparison) -> None:
+    """A and B named by their paths, each whole on its own line, then the table."""
+    from rich.table import Table
+
+    shown = comparison.as_dict()
+    a, b = shown["a"], shown["b"]
+    for name, side in (("A", a), ("B", b)):
+        _print_runs(console, side["runs"], prefix=f"{name}: ")
+    common = len(comparison.common)
+    console.print(
+        f"compared on the {common} tasks both ran (tokens and cost: on those only)", soft_wrap=True
+    )
+    table = Table()
+    table.add_column("")
+    table.add_column("A", justify="right")
+    table.add_column("B", justify="right")
+    table.add_row("score (per task)", f"{a['score']:.2%}", f"{b['score']:.2%}")
+    table.add_row("per test output", f"{a['per_output']:.2%}", f"{b['per_output']:.2%}")
+    table.add_row(
+        "solved by this one only", str(len(comparison.only_a)), str(len(comparison.only_b))
+    )
+    table.add_row(
+        "tokens (prompt + completion)",
+        f"{a['usage']['prompt_tokens'] + a['usage']['completion_tokens']:,}",
+        f"{b['usage']['prompt_tokens'] + b['usage']['completion_tokens']:,}",
+    )
+    table.add_row("cost", f"${a['cost_usd']:.4f}", f"${b['cost_usd']:.4f}")
+    console.print(table)
+    for name, keys in (("A", shown["solved_only_by_a"]), ("B", shown["solved_only_by_b"])):
+        if keys:
+            more = f" and {len(keys) - 20} more" if len(keys) > 20 else ""
+            console.print(f"solved by {name} only: {', '.join(keys[:20])}{more}")
