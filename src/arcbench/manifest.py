@@ -47,6 +47,11 @@ class DatasetInfo(BaseModel):
     test_inputs: dict[str, Annotated[int, Field(ge=0, le=MAX_TEST_INPUTS)]]
     content_hash: str
 
+    def describe(self) -> str:
+        """`arc-agi-1/training, 400 tasks`: the dataset as a person names it."""
+        count = len(self.task_ids)
+        return f"{self.spec}, {count} task{'' if count == 1 else 's'}"
+
     @classmethod
     def of(cls, dataset: Dataset, tasks: Sequence[Task]) -> DatasetInfo:
         """The identity of `tasks`, selected from `dataset`."""
@@ -232,9 +237,9 @@ class RunManifest(RunIdentity):
 
     def differences(self, identity: RunIdentity) -> list[tuple[str, str, str]]:
         """Where `identity` is another run than this one: `(what, here, there)` for each of
-        command, model (name and model id), dataset (content hash), prompt version and
-        augmentation (its SPEC and views). A moved server or a copied dataset file is still the
-        same model or data."""
+        command, model (name and model id), dataset (its content hash differs; named by spec and
+        task count), prompt version and augmentation (its SPEC and views). A moved server or a
+        copied dataset file is still the same model or data."""
         pairs = [
             ("command", self.command, identity.command),
             (
@@ -242,11 +247,17 @@ class RunManifest(RunIdentity):
                 f"{self.model.name}, {self.model.model_id}",
                 f"{identity.model.name}, {identity.model.model_id}",
             ),
-            ("dataset", self.dataset.content_hash, identity.dataset.content_hash),
             ("prompt version", self.prompt_version, identity.prompt_version),
             ("augmentation", _augmentation(self), _augmentation(identity)),
         ]
-        return [(what, here, there) for what, here, there in pairs if here != there]
+        found = [(what, here, there) for what, here, there in pairs if here != there]
+        if self.dataset.content_hash != identity.dataset.content_hash:
+            here, there = self.dataset.describe(), identity.dataset.describe()
+            if here == there:  # the same spec and count: other tasks, or the grids changed
+                here += f", content {self.dataset.content_hash[:8]}"
+                there += f", content {identity.dataset.content_hash[:8]}"
+            found.insert(2, ("dataset", here, there))
+        return found
 
 
 def _augmentation(identity: RunIdentity) -> str:

@@ -122,14 +122,42 @@ def read_latest(results: Path) -> tuple[dict[str, TracesRecord | CodegenRecord],
     return latest, billed
 
 
-def default_run_name(command: str, model: str, dataset: str, now: str) -> str:
-    """`traces-LOCAL_0-arc-agi-2-evaluation-20261122-101500`: readable and unique per start."""
+NAME_PART_CHARS = 20
+"""The longest model or dataset part of a default run name: names stay short enough to be
+read, typed and printed whole on an 80-column terminal (run.json records the full ones)."""
+
+
+_SHORT_SPLITS = {"training": "train", "evaluation": "eval"}
+
+
+def default_run_name(command: str, model: str, dataset: str, now: datetime) -> str:
+    """`codegen-baseline-agi1-train-1129-140240`: readable, short, unique per start.
+
+    The model is its last path part (`gpt-4o-mini` for `openrouter/openai/gpt-4o-mini`), a
+    bundled set its short name (`agi2-eval`), a file or directory its stem; the start time is
+    month, day, hours, minutes and seconds (run.json keeps the full start time).
+    """
 
     def clean(text: str) -> str:
-        return "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in text).strip("-")
+        kept = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in text).strip("-.")
+        return kept[:NAME_PART_CHARS].rstrip("-.") or "x"
 
-    source = dataset if dataset in BUNDLED_SPECS else Path(dataset).stem
-    return f"{command}-{clean(model)}-{clean(source)}-{now}"
+    if dataset in BUNDLED_SPECS:
+        version, split = dataset.split("/")  # arc-agi-1/training: agi1-train
+        source = f"agi{version.rsplit('-', 1)[-1]}-{_SHORT_SPLITS.get(split, split)}"
+    else:
+        source = Path(dataset).stem
+    return f"{command}-{clean(model.rsplit('/', 1)[-1])}-{clean(source)}-{now:%m%d-%H%M%S}"
+
+
+def unused_run_name(out: Path, name: str) -> str:
+    """`name`, or `name-2`, `name-3`, … when a directory of that name exists already: a
+    default name starts a new run, never resumes another one."""
+    candidate, number = name, 1
+    while (out / candidate).exists():
+        number += 1
+        candidate = f"{name}-{number}"
+    return candidate
 
 
 @dataclass
@@ -290,6 +318,7 @@ class RunDirectory:
 def _check_same_run(path: Path, existing: RunManifest, identity: RunIdentity) -> None:
     for what, before, now in existing.differences(identity):
         raise RunMismatchError(
-            f"{path} holds a run with a different {what} ({before} there, {now} now); "
-            "resume it with the same options, or pass a new --run-name"
+            f"{path} holds a run with a different {what} ({before} there; {now} now): "
+            f"to resume it, give the options it was started with; to start a new run instead, "
+            f"pass another --run-name (or leave --run-name out)"
         )

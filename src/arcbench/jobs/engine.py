@@ -35,7 +35,7 @@ from arcbench.jobs.protocol import (
 from arcbench.jobs.registry import find_kind
 from arcbench.manifest import BudgetInfo, DatasetInfo, RunIdentity, RunManifest, Status
 from arcbench.registry import ModelEntry, shown_url
-from arcbench.rundir import RunDirectory, check_run_name, default_run_name
+from arcbench.rundir import RunDirectory, check_run_name, default_run_name, unused_run_name
 from arcbench.runfiles import LOG_FILE
 from arcbench.runlog import run_log
 from arcbench.runner import Runner, Stopper, sigint_stops
@@ -122,11 +122,9 @@ async def run_job(
         prompt_version=job.prompt_version,
         augmentation=job.augmentation,
     )
-    name = request.run_name or default_run_name(
-        kind.command,
-        request.model.name,
-        request.dataset.spec,
-        datetime.now(UTC).strftime("%Y%m%d-%H%M%S"),
+    name = request.run_name or unused_run_name(
+        settings.out,
+        default_run_name(kind.command, request.model.name, request.dataset.spec, datetime.now(UTC)),
     )
     config = {
         **settings.model_dump(mode="json"),
