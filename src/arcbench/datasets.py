@@ -37,6 +37,7 @@ from arcbench.errors import (
     TaskFileError,
     TaskValidationError,
 )
+from arcbench.suggestions import did_you_mean
 from arcbench.tasks import Grid, RawTask, Task, VariantEntry, task_from_raw, task_id_problem
 
 log = logging.getLogger(__name__)
@@ -105,8 +106,10 @@ def load_dataset(spec: str, *, skip_invalid: bool = False) -> Dataset:
             for warning in loaded.warnings:
                 log.warning("%s", warning)
             return Dataset(spec, loaded.tasks, loaded.skipped, loaded.warnings)
+    looks_bundled = spec.lower().startswith("arc")  # not a path that does not exist
+    hint = did_you_mean(spec, BUNDLED_SPECS) if looks_bundled else ""
     raise DatasetNotFoundError(
-        f"dataset '{spec}' not found: give one of {', '.join(BUNDLED_SPECS)}, "
+        f"dataset '{spec}' not found.{hint} Give one of {', '.join(BUNDLED_SPECS)}, "
         "a directory of <task_id>.json files, or a .json task file"
     )
 

@@ -27,7 +27,6 @@ list` can say where a surprising value came from.
 
 from __future__ import annotations
 
-import difflib
 import re
 import tomllib
 from collections.abc import Callable, Iterator
@@ -37,6 +36,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from arcbench.errors import AuthError, ConfigError, UnknownModelError
+from arcbench.suggestions import did_you_mean
 from arcbench.usage import Usage, priced_cost
 
 MODELS_FILE = "models.toml"
@@ -192,8 +192,7 @@ class Registry:
         entry = self._entries.get(name) or openrouter_entry(name)
         if entry is not None:
             return entry
-        close = difflib.get_close_matches(name, list(self._entries), n=3, cutoff=0.5)
-        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        hint = did_you_mean(name, self._entries, cutoff=0.5)
         if name.startswith(OPENROUTER_PREFIX):
             hint = (
                 f" OpenRouter models are named {OPENROUTER_PATTERN}, e.g. openrouter/openai/gpt-4o."

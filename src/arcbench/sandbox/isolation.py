@@ -69,6 +69,8 @@ class IsolationReport:
     full_available: bool
     detail: str
     bwrap: str | None = None
+    remedy: str | None = None
+    """What would make full isolation available, when something simple would."""
 
 
 def numpy_dir() -> str | None:
@@ -297,11 +299,15 @@ def static_problem(bwrap: str | None = None) -> IsolationReport:
     """What rules full isolation out without starting anything (not Linux, no bubblewrap, no
     seccomp table for this architecture); `full_available` True when nothing does, yet."""
     if not sys.platform.startswith("linux"):
-        return IsolationReport(False, f"full isolation needs Linux namespaces ({sys.platform})")
+        return IsolationReport(
+            False, f"full isolation needs Linux namespaces ({sys.platform})", remedy="run on Linux"
+        )
     found = bwrap or shutil.which("bwrap")
     if found is None or not os.access(found, os.X_OK):
         return IsolationReport(
-            False, "bubblewrap (bwrap) is not installed: apt-get install bubblewrap"
+            False,
+            "bubblewrap (bwrap) is not installed",
+            remedy="install it (apt-get install bubblewrap)",
         )
     if build_filter() is None:
         return IsolationReport(
@@ -343,7 +349,12 @@ def probe_isolation(bwrap: str | None = None) -> IsolationReport:
     if completed.returncode != 0 or not ready.startswith(b'{"ready": true'):
         stderr = completed.stderr.decode(errors="replace").strip().splitlines()
         reason = stderr[-1] if stderr else f"exit status {completed.returncode}"
-        return IsolationReport(False, f"bubblewrap cannot build the sandbox here: {reason}", found)
+        return IsolationReport(
+            False,
+            f"bubblewrap cannot build the sandbox here: {reason}",
+            found,
+            remedy="enable unprivileged user namespaces",
+        )
     problem = numpy_problem(ready)
     if problem is not None:
         return IsolationReport(False, problem, found)

@@ -320,10 +320,11 @@ class Sandbox:
 
 
 def _unavailable(report: IsolationReport) -> SandboxUnavailableError:
+    """What is missing, what to do about it (said once), or weak isolation, explicitly."""
+    remedy = f"{report.remedy}, or accept" if report.remedy else "Accept"
     return SandboxUnavailableError(
-        f"Full sandbox isolation is unavailable: {report.detail}. Install "
-        "bubblewrap (apt-get install bubblewrap) with user namespaces enabled, "
-        "or accept weak isolation explicitly (--sandbox weak)."
+        f"Full sandbox isolation is unavailable: {report.detail}. {remedy[0].upper()}"
+        f"{remedy[1:]} weak isolation explicitly (--sandbox weak)."
     )
 
 
