@@ -1,20 +1,22 @@
-"""Progress of a model job: a Rich progress bar on a terminal, plain log lines elsewhere."""
+"""Progress of a job: one live line on a terminal, plain log lines elsewhere.
+
+Every job shows the same facts: units done of the total, rate, what is solved so far, errors,
+tokens, cost, elapsed time and ETA. A terminal line holds what fits its width, chosen by
+priority (the count, the ETA and the score first, the bar last), so nothing is ever cut
+mid-word, at 80 columns or on a window resized while it runs; plain lines (a pipe, a log file)
+carry every fact.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.live import Live
+from rich.text import Text
 
 if TYPE_CHECKING:
     from arcbench.client import RetryEvent
@@ -24,6 +26,11 @@ if TYPE_CHECKING:
     from arcbench.tally import Tally
 
 PLAIN_INTERVAL_S = 10.0
+"""Seconds between plain progress lines (and one at the end)."""
+
+SEPARATOR = " · "
+MIN_BAR = 10
+"""The narrowest bar worth drawing; narrower, the line goes without it."""
 
 
 def _tokens(count: int) -> str:
@@ -34,64 +41,157 @@ def _tokens(count: int) -> str:
     return str(count)
 
 
+def _clock(seconds: float) -> str:
+    seconds = int(seconds)
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+@dataclass
+class Snapshot:
+    """What the progress line says at one moment."""
+
+    done: int
+    total: int | None
+    unit: str
+    session_done: int
+    elapsed_s: float
+    solved: int
+    errors: int
+    tokens: int
+    cost_usd: float
+    fit_train: int = 0
+
+    @property
+    def rate(self) -> float | None:
+        """Units per second this session (a resume's earlier units do not count)."""
+        if not self.session_done or self.elapsed_s <= 0:
+            return None
+        return self.session_done / self.elapsed_s
+
+    @property
+    def eta_s(self) -> float | None:
+        rate = self.rate
+        if rate is None or self.total is None:
+            return None
+        return max(self.total - self.done, 0) / rate
+
+    def fields(self) -> list[tuple[int, str]]:
+        """The facts in display order, each with its priority (0 is kept first)."""
+        total = "?" if self.total is None else str(self.total)
+        rate, eta = self.rate, self.eta_s
+        fields = [(0, f"{self.done}/{total} {self.unit}"), (2, f"solved {self.solved}")]
+        if self.fit_train:
+            fields.append((7, f"fit train {self.fit_train}"))
+        fields += [
+            (3 if self.errors else 8, f"errors {self.errors}"),
+            (6, f"tokens {_tokens(self.tokens)}"),
+            (4, f"${self.cost_usd:.4f}"),
+            (5, f"{rate:.1f}/s" if rate is not None else "-/s"),
+            (9, _clock(self.elapsed_s)),
+            (1, f"ETA {_clock(eta)}" if eta is not None else "ETA -"),
+        ]
+        return fields
+
+    def line(self, width: int | None = None) -> tuple[str, int]:
+        """The facts that fit `width` (all when None), joined; and the width left for a bar."""
+        fields = self.fields()
+        if width is None:
+            return SEPARATOR.join(text for _, text in fields), 0
+        kept: set[int] = set()
+        used = -len(SEPARATOR)
+        for index, (_, text) in sorted(enumerate(fields), key=lambda item: item[1][0]):
+            cost = len(SEPARATOR) + len(text)
+            if used + cost > width:
+                break
+            kept.add(index)
+            used += cost
+        text = SEPARATOR.join(text for index, (_, text) in enumerate(fields) if index in kept)
+        return text, width - len(text) - 1
+
+
+class ProgressLine:
+    """The live line: rendered at the console's width each time it is drawn."""
+
+    def __init__(self, snapshot: Callable[[], Snapshot]) -> None:
+        self._snapshot = snapshot
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        snap = self._snapshot()
+        text, room = snap.line(options.max_width)
+        line = Text(no_wrap=True, overflow="crop")
+        if room >= MIN_BAR:
+            bar = min(room, 40)
+            filled = 0 if not snap.total else round(bar * min(snap.done / snap.total, 1.0))
+            line.append("━" * filled, style="green")
+            line.append("━" * (bar - filled), style="grey37")
+            line.append(" ")
+        line.append(text)
+        yield line
+
+
 class ProgressReporter:
     """Draws a job's progress on stderr; implements the library's `JobReporter` protocol."""
 
     def __init__(self, console: Console | None = None, plan: RunPlan | None = None) -> None:
         self.console = console or Console(stderr=True, highlight=False)
         self._plan = plan
-        self._progress: Progress | None = None
-        self._task: TaskID | None = None
+        self._live: Live | None = None
         self._total: int | None = 0
+        self._unit = "attempts"
         self._done = 0
+        self._session_done = 0
         self._started = time.monotonic()
         self._last_line = 0.0
-        self._session_done = 0
+        self._tally: Tally | None = None
 
     # -- JobReporter --------------------------------------------------------------------------
 
     def started(
-        self, run: RunDirectory, total: int | None, remaining: int | None, tally: Tally
+        self,
+        run: RunDirectory,
+        total: int | None,
+        remaining: int | None,
+        tally: Tally,
+        unit: str = "attempts",
     ) -> None:
-        self._total = total
+        self._total, self._unit, self._tally = total, unit, tally
         self._done = 0 if total is None or remaining is None else total - remaining
         self._started = time.monotonic()
         if self._plan is not None:
             print_plan(self._plan, self.console)
         verb = "resuming" if run.resumed else "starting"
-        todo = "" if total is None else f" ({remaining} of {total} attempts to go)"
-        self.console.print(f"{verb} run {run.path}{todo}")
+        if total is None:
+            todo = ""
+        elif remaining is None:
+            todo = f" ({total} {unit})"
+        else:
+            todo = f" ({remaining} of {total} {unit} to go)"
+        self.console.print(f"{verb} run {run.path}{todo}", soft_wrap=True, markup=False)
         if run.torn is not None:
-            self.console.print(f"[yellow]{run.torn.describe()}[/yellow]")
+            self.console.print(run.torn.describe(), style="yellow", soft_wrap=True)
         if self.console.is_terminal:
-            self._progress = Progress(
-                TextColumn("[bold]{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[stats]}"),
-                TimeElapsedColumn(),
-                TextColumn("ETA"),
-                TimeRemainingColumn(),
+            self._live = Live(
+                ProgressLine(self.snapshot),
                 console=self.console,
+                refresh_per_second=4,
                 transient=False,
             )
-            self._progress.start()
-            self._task = self._progress.add_task(
-                "attempts", total=total, completed=self._done, stats=self._stats(tally)
-            )
+            self._live.start()
 
-    def record(self, record: RecordBase, tally: Tally, finished: bool = True) -> None:
-        step = 1 if finished else 0
-        self._done += step
-        self._session_done += step
-        if self._progress is not None and self._task is not None:
-            self._progress.update(self._task, advance=step, stats=self._stats(tally))
+    def record(self, record: RecordBase, tally: Tally) -> None:
+        self._tally = tally
+
+    def finished(self, tally: Tally) -> None:
+        self._tally = tally
+        self._done += 1
+        self._session_done += 1
+        if self._live is not None:
             return
         now = time.monotonic()
         if now - self._last_line >= PLAIN_INTERVAL_S or self._done == self._total:
             self._last_line = now
-            total = "?" if self._total is None else self._total
-            self.console.print(f"[{self._done}/{total}] {self._stats(tally)} {self._rate()}")
+            self.console.print(self.snapshot().line()[0], markup=False, soft_wrap=True)
 
     def stopping(self, cancelling: bool) -> None:
         if cancelling:
@@ -103,36 +203,34 @@ class ProgressReporter:
             )
 
     def retrying(self, event: RetryEvent) -> None:
-        """The model client's `on_retry`: a dim line above the bar (run.log has them all)."""
-        if self._progress is None:
+        """The model client's `on_retry`: a dim line above the live line (run.log has them all)."""
+        if self._live is None:
             return
-        self._progress.console.print(
+        self._live.console.print(
             f"[dim]retrying ({event.reason}), request {event.attempt}[/dim]", highlight=False
         )
 
     # -- helpers ------------------------------------------------------------------------------
 
     def close(self) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-            self._progress = None
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
 
-    def _stats(self, tally: Tally) -> str:
-        tokens = tally.usage.total_tokens
-        fits = f"fit train {tally.fit_train} · " if tally.fit_train else ""
-        elapsed = time.monotonic() - self._started
-        rate = f" · {self._session_done / elapsed:.1f}/s" if self._session_done and elapsed else ""
-        return (
-            f"solved {len(tally.solved)} · {fits}errors {tally.errors} · "
-            f"tokens {_tokens(tokens)} · ${tally.cost_usd:.4f}{rate}"
+    def snapshot(self) -> Snapshot:
+        tally = self._tally
+        return Snapshot(
+            done=self._done,
+            total=self._total,
+            unit=self._unit,
+            session_done=self._session_done,
+            elapsed_s=time.monotonic() - self._started,
+            solved=len(tally.solved) if tally else 0,
+            errors=tally.errors if tally else 0,
+            tokens=tally.usage.total_tokens if tally else 0,
+            cost_usd=tally.cost_usd if tally else 0.0,
+            fit_train=tally.fit_train if tally else 0,
         )
-
-    def _rate(self) -> str:
-        elapsed = time.monotonic() - self._started
-        if not self._session_done or elapsed <= 0 or self._total is None:
-            return ""
-        left = (self._total - self._done) / (self._session_done / elapsed)
-        return f"· ETA {int(left // 60)}m{int(left % 60):02d}s"
 
 
 def print_plan(plan: RunPlan, console: Console) -> None:
@@ -145,11 +243,13 @@ def print_plan(plan: RunPlan, console: Console) -> None:
         asks += f"{_count(plan.most_requests, 'request')} (repair rounds)"
     else:
         asks = f", {_count(plan.attempts, 'attempt')} each: {_count(plan.requests, 'request')}"
-    console.print(f"plan: {inputs}{asks}")
+    console.print(f"plan: {inputs}{asks}", markup=False)
     if plan.augment is not None:
         console.print(
             f"  --augment {plan.augment}: {plan.views} views of every task, "
-            f"{plan.views}x the requests and programs of one"
+            f"{plan.views}x the requests and programs of one",
+            markup=False,
+            soft_wrap=True,
         )
     if not plan.offline:
         _print_cost(plan, console)

@@ -91,7 +91,6 @@ class AugmentedJob:
             kind.create(dataclasses.replace(context, tasks=ViewedTasks(context.tasks, view)))
             for view in self.views
         ]
-        self._position = {view.label: position for position, view in enumerate(self.views)}
         self._run_id = ""
 
     @property
@@ -110,7 +109,8 @@ class AugmentedJob:
         return self.jobs[0].manifest_entries(previous)
 
     def plan(self, run: RunDirectory) -> Plan[Item]:
-        """Every view's plan, interleaved item by item; totals add up (unknown if one is)."""
+        """Every view's plan, interleaved item by item; totals add up (unknown if one is), in
+        the wrapped kind's unit."""
         self._run_id = run.run_id
         plans = [
             job.plan(_view_run(run, view)) for job, view in zip(self.jobs, self.views, strict=True)
@@ -119,6 +119,7 @@ class AugmentedJob:
             _interleaved([_numbered(position, p.items) for position, p in enumerate(plans)]),
             _sum(p.total for p in plans),
             _sum(p.remaining for p in plans),
+            unit=plans[0].unit,
         )
 
     async def work(self, item: Item) -> AsyncIterator[Record]:
@@ -129,9 +130,6 @@ class AugmentedJob:
     def failed(self, item: Item, error: str) -> Record:
         position, inner = item
         return self._marked(self.views[position], self.jobs[position].failed(inner, error))
-
-    def finishes(self, record: Record) -> bool:
-        return self.jobs[self._position.get(record.view_label or "", 0)].finishes(record)
 
     def summarise(self, run: RunDirectory, tally: Tally, plan: Plan[Item]) -> RunSummary:
         """The wrapped kind's counts, and the voted score with what each view scored alone."""

@@ -3,8 +3,8 @@
 Every candidate of `arcbench.baseline.generate_candidates` is checked in the sandbox like a
 model's program and recorded as a codegen record naming its `rule`. Candidates are numbered as
 attempts (1, 2, …) in catalog order, so ties in train accuracy go to the simpler rule, and they
-are deterministic, so a resume skips the ones already checked. The work items are the tasks; how
-many candidates each gives is only known when it is generated, so the plan has no total.
+are deterministic, so a resume skips the ones already checked. The work items, and the units the
+plan counts, are the tasks: how many candidates each gives is only known when it is generated.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from arcbench.jobs.codegen import (
 )
 from arcbench.jobs.protocol import JobContext, Plan, ProgramChecker, Workload
 from arcbench.manifest import AugmentationInfo, ModelInfo, RunManifest, RunSummary
-from arcbench.records import CodegenRecord, TracesRecord
+from arcbench.records import CodegenRecord
 from arcbench.rundir import RunDirectory, now_iso
 from arcbench.settings import Settings
 from arcbench.tally import Tally
@@ -69,8 +69,11 @@ class BaselineJob:
         return sandbox_entries(previous, self.sandbox, self.settings.exec_timeout)
 
     def plan(self, run: RunDirectory) -> Plan[Task]:
+        """Every task; a resume revisits each, checking only its candidates not done yet (which
+        tasks have none left is known only once their candidates are generated)."""
         self._run = run
-        return Plan(iter(self.tasks), None, None)
+        remaining = None if run.resumed else len(self.tasks)
+        return Plan(iter(self.tasks), len(self.tasks), remaining, unit="tasks")
 
     async def work(self, item: Task) -> AsyncIterator[CodegenRecord]:
         """Check the task's candidates that are not done yet, all at once; yield their records."""
@@ -116,8 +119,5 @@ class BaselineJob:
         assert run is not None, "plan() comes first"
         return failed_program(program_identity(run.run_id, item, 0, 0), error)
 
-    def finishes(self, record: TracesRecord | CodegenRecord) -> bool:
-        return True
-
     def summarise(self, run: RunDirectory, tally: Tally, plan: Plan[Task]) -> RunSummary:
-        return summarise_programs(run, tally, self.tasks, plan.total)
+        return summarise_programs(run, tally, self.tasks, None)  # candidates are not planned

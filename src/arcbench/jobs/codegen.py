@@ -32,13 +32,7 @@ from arcbench.manifest import (
 )
 from arcbench.programs import PairResult, extract_program, judge_train
 from arcbench.prompts import codegen_prompt, format_grid, repair_prompt
-from arcbench.records import (
-    ChatMessage,
-    CodegenRecord,
-    ProgramResult,
-    TracesRecord,
-    solves_pairs,
-)
+from arcbench.records import ChatMessage, CodegenRecord, ProgramResult, solves_pairs
 from arcbench.replies import parse_offloaded
 from arcbench.rundir import RunDirectory, now_iso, read_latest, record_id
 from arcbench.runfiles import iter_records
@@ -98,13 +92,6 @@ class CodegenJob(AskingJob):
 
     def manifest_entries(self, previous: RunManifest) -> dict[str, Any]:
         return sandbox_entries(previous, self.sandbox, self.settings.exec_timeout)
-
-    def finishes(self, record: TracesRecord | CodegenRecord) -> bool:
-        """A round ends its attempt's work in this session when it failed (a resume retries
-        it), solved the train pairs, or was the last round."""
-        if record.error is not None:
-            return True
-        return isinstance(record, CodegenRecord) and attempt_finished(record, self.settings.rounds)
 
     def plan(self, run: RunDirectory) -> Plan[CodegenItem]:
         """Attempts still to run (or to continue), in task order. Attempts to continue need

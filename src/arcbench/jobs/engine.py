@@ -142,7 +142,7 @@ async def run_job(
         run.write_manifest()
         plan = job.plan(run)
         tally = Tally.from_records(run.previous.values(), run.billed)
-        reporter.started(run, plan.total, plan.remaining, tally)
+        reporter.started(run, plan.total, plan.remaining, tally, plan.unit)
         with run_log(run.path / LOG_FILE) as log:
             log.info(
                 "%s %s run %s: model %s (%s), dataset %s, %d tasks, %s of %s to go",
@@ -185,11 +185,16 @@ async def _run_logged(
         run.append(record)
         tally.add(record)
         log.info(record.describe())
-        reporter.record(record, tally, job.finishes(record))
+        reporter.record(record, tally)
 
     async def work(item: Any) -> None:
         async for record in job.work(item):
             write(record)
+
+    def done(failure: Record | None) -> None:
+        """An item ended: its records are written; a failure's record comes here."""
+        write(failure)
+        reporter.finished(tally)
 
     def on_stop(cancelling: bool) -> None:
         log.warning(
@@ -200,7 +205,7 @@ async def _run_logged(
     runner: Runner[Any, Record | None] = Runner(
         work,
         max_concurrent=max_concurrent,
-        on_result=write,
+        on_result=done,
         on_error=lambda item, exc: job.failed(item, f"{type(exc).__name__}: {exc}"),
         is_fatal=is_fatal,
         stopper=Stopper(on_request=on_stop),

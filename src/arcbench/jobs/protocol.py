@@ -9,7 +9,6 @@ the moment it exists, and asks the job to summarise; it never asks which kind of
       plan(run)              -> Plan: the items left to do, produced lazily, and how many
       work(item)             -> the records of one item, yielded as each exists
       failed(item, error)    -> the record that says an item failed (a resume retries it)
-      finishes(record)       -> whether a record completes a planned unit (progress)
       summarise(run, tally)  -> counts and score for run.json
       manifest_entries(run)  -> further run.json entries (the sandbox's isolation)
 
@@ -78,12 +77,21 @@ class JobReporter(Protocol):
     """Progress events of a job; the CLI draws them, tests may record them."""
 
     def started(
-        self, run: RunDirectory, total: int | None, remaining: int | None, tally: Tally
-    ) -> None: ...
+        self,
+        run: RunDirectory,
+        total: int | None,
+        remaining: int | None,
+        tally: Tally,
+        unit: str = "attempts",
+    ) -> None:
+        """The session begins: `total` units planned in all (`Plan.unit`), `remaining` of them
+        left (None when not known ahead)."""
 
-    def record(self, record: Record, tally: Tally, finished: bool) -> None:
-        """A record was written; `finished` when it completes a planned unit of work (a codegen
-        attempt may take several rounds, each its own record)."""
+    def record(self, record: Record, tally: Tally) -> None:
+        """A record was written (a codegen attempt may take several rounds, each its own)."""
+
+    def finished(self, tally: Tally) -> None:
+        """One planned unit (one work item) is done, whatever came of it."""
 
     def stopping(self, cancelling: bool) -> None:
         """Ctrl+C: the first stops scheduling, the second (`cancelling`) cancels."""
@@ -93,11 +101,19 @@ class QuietReporter:
     """A `JobReporter` that draws nothing (library use, tests)."""
 
     def started(
-        self, run: RunDirectory, total: int | None, remaining: int | None, tally: Tally
+        self,
+        run: RunDirectory,
+        total: int | None,
+        remaining: int | None,
+        tally: Tally,
+        unit: str = "attempts",
     ) -> None:
         pass
 
-    def record(self, record: Record, tally: Tally, finished: bool) -> None:
+    def record(self, record: Record, tally: Tally) -> None:
+        pass
+
+    def finished(self, tally: Tally) -> None:
         pass
 
     def stopping(self, cancelling: bool) -> None:
@@ -107,12 +123,14 @@ class QuietReporter:
 @dataclass(frozen=True)
 class Plan(Generic[Item]):
     """The work of a session: `items` is iterated once, lazily, so planning a run of any length
-    costs no memory; `total` counts the run's planned units (None when not known ahead, as for
-    the baseline, whose number of candidates depends on each task) and `remaining` those left."""
+    costs no memory. One item is one planned unit, named by `unit` (`attempts`; the baseline's
+    are `tasks`, since how many candidates a task gives is known only when it is generated):
+    `total` counts the run's units and `remaining` those left (None when not known ahead)."""
 
     items: Iterable[Item]
     total: int | None
     remaining: int | None
+    unit: str = "attempts"
 
 
 @dataclass(frozen=True)
@@ -161,10 +179,6 @@ class Job(Protocol[Item]):
 
     def failed(self, item: Item, error: str) -> Record:
         """The record of an item that failed unexpectedly; a resume retries it."""
-        ...
-
-    def finishes(self, record: Record) -> bool:
-        """Whether `record` completes a unit `Plan.total` counts."""
         ...
 
     def summarise(self, run: RunDirectory, tally: Tally, plan: Plan[Item]) -> RunSummary:

@@ -19,7 +19,7 @@ from arcbench.jobs.asking import AskingJob
 from arcbench.jobs.protocol import Plan, Workload
 from arcbench.manifest import RunManifest, RunSummary, ScoreSummary, TracesCounts
 from arcbench.prompts import traces_prompt
-from arcbench.records import ChatMessage, CodegenRecord, TracesRecord
+from arcbench.records import ChatMessage, TracesRecord
 from arcbench.replies import parse_offloaded
 from arcbench.rundir import RunDirectory, now_iso, record_id
 from arcbench.scoring import matches_answer, score_solved
@@ -134,9 +134,6 @@ class TracesJob(AskingJob):
             "attempt": item.attempt,
             "round": 0,
         }
-
-    def finishes(self, record: TracesRecord | CodegenRecord) -> bool:
-        return True
 
     def summarise(self, run: RunDirectory, tally: Tally, plan: Plan[TracesItem]) -> RunSummary:
         """Scored from the tally, which knows every solved output: no need to re-read."""
