@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import orjson
+import pytest
 
 from conftest import cli_env, run_cli
+from terminal import run_in_terminal, screen_lines
 
 SECRET = "sk-or-v1-cli-secret-5f1e2d3c4b5a"
 
@@ -84,3 +86,39 @@ def test_a_missing_models_file_says_what_to_do() -> None:
     result = run_cli("models", "list", env=cli_env(ARCBENCH_MODELS_FILE="missing.toml"))
     assert result.returncode == 2
     assert "missing.toml does not exist: create it or unset ARCBENCH_MODELS_FILE" in result.stderr
+
+
+@pytest.mark.parametrize("columns", [60, 80, 120, 200])
+@pytest.mark.parametrize("terminal", [False, True])
+def test_models_list_never_cuts_a_name_or_a_url(columns: int, terminal: bool) -> None:
+    Path("models.toml").write_text(
+        '[models."qwen3-coder-480b-a35b-instruct-on-the-gpu-box"]\n'
+        'base_url = "http://gpu-box.lab.example.org:8000/v1"\n'
+        'model_id = "Qwen/Qwen3-Coder-480B-A35B-Instruct"\nrate_limit = 120\n'
+    )
+    if terminal:
+        status, output = run_in_terminal("models", "list", columns=columns, env=cli_env())
+        assert status == 0, output
+        lines = screen_lines(output)
+    else:
+        result = run_cli("models", "list", env=cli_env(COLUMNS=str(columns)))
+        assert result.returncode == 0, result.stderr
+        lines = result.stdout.splitlines()
+    text = "\n".join(lines)
+    for whole in (
+        "qwen3-coder-480b-a35b-instruct-on-the-gpu-box",
+        "http://gpu-box.lab.example.org:8000/v1",
+        "Qwen/Qwen3-Coder-480B-A35B-Instruct",
+        "http://127.0.0.1:8000/v1",
+        "http://127.0.0.1:8001/v1",
+        "http://127.0.0.1:8002/v1",
+        "https://openrouter.ai/api/v1",
+        "openrouter/<vendor>/<model>",
+        "OPENROUTER_API_KEY",
+        "(from /v1/models)",
+    ):
+        assert whole in text, (columns, whole, text)
+    assert "…" not in text
+    assert all(len(line) <= columns for line in lines if "│" in line or "━" in line)
+    if columns >= 200:
+        assert "┃ name" in text  # a table where it fits

@@ -48,26 +48,60 @@ def list_models(
         rows = [entry.describe() for entry in entries]
         sys.stdout.buffer.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2) + b"\n")
         return
+    _print_entries([_cells(entry) for entry in entries])
+
+
+COLUMNS = (
+    "name",
+    "provider",
+    "base URL",
+    "model id",
+    "key variable",
+    "$/M in/out",
+    "rpm",
+    "source",
+)
+
+
+def _cells(entry: ModelEntry) -> dict[str, str]:
+    return {
+        "name": entry.name,
+        "provider": entry.provider,
+        "base URL": entry.base_url or "(offline)",
+        "model id": entry.model_id or ("(from /v1/models)" if entry.base_url else "-"),
+        "key variable": entry.api_key_env or "-",
+        "$/M in/out": _prices(entry),
+        "rpm": f"{entry.rate_limit:g}" if entry.rate_limit else "-",
+        "source": entry.source,
+    }
+
+
+def _print_entries(rows: list[dict[str, str]]) -> None:
+    """A table when it fits the terminal (all columns; else without those that say nothing;
+    else without the provider too, which the base URL shows), or else one block per entry: a
+    name or a URL is never cut, whatever the width."""
     from rich.console import Console
+    from rich.measure import Measurement
     from rich.table import Table
 
-    table = Table(title="models", title_justify="left")
-    for column in ("name", "provider", "base URL", "model id", "key variable", "$/M in/out"):
-        table.add_column(column)
-    table.add_column("rpm", justify="right")
-    table.add_column("source")
-    for entry in entries:
-        table.add_row(
-            entry.name,
-            entry.provider,
-            entry.base_url or "(offline)",
-            entry.model_id or ("(from /v1/models)" if entry.base_url else "-"),
-            entry.api_key_env or "-",
-            _prices(entry),
-            f"{entry.rate_limit:g}" if entry.rate_limit else "-",
-            entry.source,
-        )
-    Console(soft_wrap=False).print(table)
+    console = Console(highlight=False)
+    informative = [c for c in COLUMNS if c == "name" or any(row[c] != "-" for row in rows)]
+    shorter = [c for c in informative if c != "provider"]
+    for columns in (COLUMNS, informative, shorter):
+        table = Table(title="models", title_justify="left")
+        for column in columns:
+            table.add_column(column, no_wrap=True, justify="right" if column == "rpm" else "left")
+        for row in rows:
+            table.add_row(*(row[column] for column in columns))
+        unbounded = console.options.update_width(1 << 16)
+        if Measurement.get(console, unbounded, table).maximum <= console.width:
+            console.print(table)
+            return
+    for row in rows:
+        console.print(row["name"], style="bold", soft_wrap=True)
+        for column in COLUMNS[1:]:
+            if row[column] != "-":
+                console.print(f"  {column + ':':<14}{row[column]}", soft_wrap=True, markup=False)
 
 
 def _prices(entry: ModelEntry) -> str:
