@@ -44,6 +44,7 @@ def codegen(
         int | None,
         typer.Option(
             "--attempts",
+            metavar="N",
             help=f"Programs sampled per task (default {defaults.ATTEMPTS}; not for baseline).",
         ),
     ] = None,
@@ -51,6 +52,7 @@ def codegen(
         int | None,
         typer.Option(
             "--rounds",
+            metavar="R",
             help=f"Repair rounds after a program fails a train pair (default {defaults.ROUNDS}).",
         ),
     ] = None,
@@ -58,6 +60,7 @@ def codegen(
         float | None,
         typer.Option(
             "--exec-timeout",
+            metavar="SECONDS",
             help="Wall seconds for one program on one input "
             f"(default {defaults.EXEC_TIMEOUT_S:g}).",
         ),
@@ -66,6 +69,7 @@ def codegen(
         str | None,
         typer.Option(
             "--sandbox",
+            metavar="MODE",
             help="full (namespaces) or weak (no namespaces; only where full isolation is "
             f"unavailable, and recorded in run.json); default {defaults.SANDBOX}.",
         ),
@@ -97,9 +101,11 @@ def codegen(
 
         arcbench codegen --model LOCAL_0 --max-concurrent 8 --rounds 2
 
-        arcbench codegen --model openrouter/openai/gpt-4o-mini --max-tasks 20 --attempts 4
+        arcbench codegen --model openrouter/openai/gpt-4o-mini --max-tasks 20 \\
+            --attempts 4
 
-        arcbench codegen --model baseline --dataset arc-agi-1/evaluation --augment d8
+        arcbench codegen --model baseline --dataset arc-agi-1/evaluation \\
+            --augment d8
     """
     run_job_command(
         "codegen",

@@ -24,9 +24,10 @@ import typer
 
 from arcbench import __version__
 from arcbench.cli import codegen, export, merge, models, report, serve, store, tasks, traces
+from arcbench.cli.helptext import ArcbenchTyper
 from arcbench.interrupts import INTERRUPTS
 
-app = typer.Typer(
+app = ArcbenchTyper(
     name="arcbench",
     help="Benchmark language models on ARC-AGI tasks and build synthetic data from them.",
     no_args_is_help=True,

@@ -28,7 +28,7 @@ def merge(
             "(.jsonl with a metadata line, or .json with metadata and results), an earlier "
             "traces_store.json, or variations lists (variations.json, dataset.json).",
             show_default=False,
-            metavar="INPUT",
+            metavar="INPUT...",
         ),
     ],
     store: StoreOption = None,
@@ -52,13 +52,13 @@ def merge(
 
     Examples:
 
-        arcbench merge runs/qwen-eval
+        arcbench merge runs/gpt4o-mini-20
 
         arcbench merge runs/shard-*/ --only-correct --store data/arcbench.db
 
         arcbench merge data/traces_store.json data/variations.json
 
-        arcbench merge old_results/reasoning_data_results_20250504.jsonl --dry-run
+        arcbench merge old/reasoning_results.jsonl --dry-run
     """
     from arcbench.merge import merge_inputs
 

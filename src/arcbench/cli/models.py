@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from arcbench.cli.helptext import ArcbenchTyper
+
 if TYPE_CHECKING:
     from arcbench.registry import ModelEntry
 
-app = typer.Typer(help="Show the models arcbench can call.", no_args_is_help=True)
+app = ArcbenchTyper(help="Show the models arcbench can call.", no_args_is_help=True)
 
 
 @app.command("list")
@@ -20,6 +22,7 @@ def list_models(
         Path | None,
         typer.Option(
             "--models-file",
+            metavar="FILE",
             help="models.toml to read instead of ./models.toml (env: ARCBENCH_MODELS_FILE).",
         ),
     ] = None,
@@ -35,7 +38,7 @@ def list_models(
 
         arcbench models list
 
-        arcbench models list --models-file ~/models.toml --json
+        arcbench models list --json
     """
     from arcbench.registry import load_registry
     from arcbench.settings import load_settings

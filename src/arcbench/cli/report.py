@@ -17,24 +17,36 @@ if TYPE_CHECKING:
 
 def report(
     runs: Annotated[
-        list[Path], typer.Argument(help="Run directories or results.jsonl files (e.g. shards).")
+        list[Path],
+        typer.Argument(
+            help="Run directories or results.jsonl files (e.g. shards).",
+            metavar="RUN...",
+            show_default=False,
+        ),
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     submission: Annotated[
         Path | None,
-        typer.Option("--submission", help="Write the ARC Prize (Kaggle) submission JSON here."),
+        typer.Option(
+            "--submission",
+            metavar="FILE",
+            help="Write the ARC Prize (Kaggle) submission JSON here.",
+        ),
     ] = None,
     html: Annotated[
         Path | None,
         typer.Option(
             "--html",
+            metavar="FILE",
             help="Write one self-contained HTML page: an index of the tasks with filters, every "
             "task's grids, attempts, reasoning and (codegen) submitted programs.",
         ),
     ] = None,
     compare_with: Annotated[
         list[Path] | None,
-        typer.Option("--compare", help="Another run to compare with on the tasks both cover."),
+        typer.Option(
+            "--compare", metavar="RUN", help="Another run to compare with on the tasks both cover."
+        ),
     ] = None,
 ) -> None:
     """Score runs by ARC Prize rules: pass@2 per test input, averaged per task.
@@ -44,15 +56,15 @@ def report(
 
     Examples:
 
-        arcbench report runs/traces-LOCAL_0-arc-agi-2-evaluation-20261122-101500
+        arcbench report runs/gpt4o-mini-20
 
-        arcbench report runs/shard-1 runs/shard-2 --json
+        arcbench report runs/shard-* --json
 
-        arcbench report runs/a --compare runs/b
+        arcbench report runs/gpt4o-mini-20 --compare runs/shard-1
 
-        arcbench report runs/a --submission submission.json
+        arcbench report runs/gpt4o-mini-20 --submission submission.json
 
-        arcbench report runs/a --html report.html
+        arcbench report runs/gpt4o-mini-20 --html report.html
     """
     import orjson
     from rich.console import Console

@@ -14,23 +14,33 @@ from arcbench.cli.options import RunDatasetOption
 def serve_ui(
     host: Annotated[
         str | None,
-        typer.Option("--host", help="Address to listen on (default 127.0.0.1: this machine only)."),
+        typer.Option(
+            "--host",
+            metavar="ADDRESS",
+            help="Address to listen on (default 127.0.0.1: this machine only).",
+        ),
     ] = None,
     port: Annotated[
-        int | None, typer.Option("--port", help="Port to listen on (default 8765; 0: any free).")
+        int | None,
+        typer.Option(
+            "--port", metavar="PORT", help="Port to listen on (default 8765; 0: any free)."
+        ),
     ] = None,
     dataset: RunDatasetOption = None,
     data_dir: Annotated[
         Path | None,
         typer.Option(
             "--data-dir",
+            metavar="DIR",
             help="Directory of the store, arcbench.db (default data; ARCBENCH_STORE names "
             "another file), and of the session key.",
         ),
     ] = None,
     runs: Annotated[
         Path | None,
-        typer.Option("--runs", help="Directory holding run directories (default runs)."),
+        typer.Option(
+            "--runs", metavar="DIR", help="Directory holding run directories (default runs)."
+        ),
     ] = None,
     no_open: Annotated[
         bool, typer.Option("--no-open", help="Do not open the app in a browser.")
@@ -39,6 +49,7 @@ def serve_ui(
         str | None,
         typer.Option(
             "--token",
+            metavar="TOKEN",
             help="Access token every request must carry; required to listen beyond loopback "
             "(also ARCBENCH_TOKEN).",
         ),
@@ -53,7 +64,7 @@ def serve_ui(
 
         arcbench serve-ui
 
-        arcbench serve-ui --dataset arc-agi-1/training --port 8800 --no-open
+        arcbench serve-ui --dataset arc-agi-1/training --no-open
 
         arcbench serve-ui --host 0.0.0.0 --token "$(openssl rand -hex 16)"
     """

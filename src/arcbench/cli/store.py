@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from arcbench.cli.helptext import ArcbenchTyper
+
 if TYPE_CHECKING:
     from arcbench.store import Store, StoreInfo
 
-app = typer.Typer(
+app = ArcbenchTyper(
     help="The trace and variation store: counts, export to the original JSON files, backup.",
     no_args_is_help=True,
 )
@@ -20,6 +22,7 @@ StoreOption = Annotated[
     Path | None,
     typer.Option(
         "--store",
+        metavar="FILE",
         help="The store database (default data/arcbench.db; env: ARCBENCH_STORE).",
         show_default=False,
     ),
@@ -98,13 +101,16 @@ def export(
     traces: Annotated[
         Path | None,
         typer.Option(
-            "--traces", help="Write the traces here, in the original traces_store.json format."
+            "--traces",
+            metavar="FILE",
+            help="Write the traces here, in the original traces_store.json format.",
         ),
     ] = None,
     variations: Annotated[
         Path | None,
         typer.Option(
             "--variations",
+            metavar="FILE",
             help="Write the variations here, as a dataset.json list that --dataset reads.",
         ),
     ] = None,

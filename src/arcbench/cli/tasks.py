@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from arcbench.cli.helptext import ArcbenchTyper
 from arcbench.cli.options import (
     DatasetOption,
     MaxTasksOption,
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from arcbench.selection import Selection
     from arcbench.tasks import Task
 
-app = typer.Typer(
+app = ArcbenchTyper(
     help="List and show ARC tasks, and write transformed variants of them.",
     no_args_is_help=True,
 )
@@ -87,7 +88,7 @@ def list_tasks(
 
         arcbench tasks list --dataset arc-agi-1/training --max-tasks 20
 
-        arcbench tasks list --dataset ./data/evaluation --json
+        arcbench tasks list --dataset arc-agi-1/training --task-ids 007bbfb7 --json
     """
     spec, selected = _select(dataset, task_ids, tasks_range, max_tasks, shard, skip_invalid)
     summaries = [task.summary() for task in selected]
@@ -126,12 +127,18 @@ def _sizes(shapes: object) -> str:
 
 @app.command("show")
 def show_task(
-    task_id: Annotated[str, typer.Argument(help="Task id, or ID@VERSION for one version.")],
+    task_id: Annotated[
+        str,
+        typer.Argument(
+            help="Task id, or ID@VERSION for one version.", metavar="TASK_ID", show_default=False
+        ),
+    ],
     dataset: Annotated[
         str | None,
         typer.Option(
             "--dataset",
             "-d",
+            metavar="SPEC",
             help="Where to look; by default the configured dataset (ARCBENCH_DATASET), then every "
             "bundled set.",
         ),
@@ -162,12 +169,16 @@ def show_task(
 
 @app.command("augment")
 def augment(
-    out: Annotated[Path, typer.Option("--out", "-o", help="JSON file to write the variants to.")],
+    out: Annotated[
+        Path,
+        typer.Option("--out", "-o", metavar="FILE", help="JSON file to write the variants to."),
+    ],
     dataset: DatasetOption = None,
     transforms: Annotated[
         str,
         typer.Option(
             "--transforms",
+            metavar="IDS",
             help="d8 (the seven non-identity symmetries) or ids such as rot90,flip_h,"
             "transpose+flip_v (a+b composes: a, then b).",
         ),
@@ -176,19 +187,24 @@ def augment(
         str,
         typer.Option(
             "--colors",
+            metavar="MODE",
             help="Colour permutation on top of each transform: none, keep0 (0 fixed) or all.",
         ),
     ] = "none",
     color_map: Annotated[
         str | None,
-        typer.Option("--color-map", help="Explicit colour bijection instead, e.g. 1=2,2=1."),
+        typer.Option(
+            "--color-map", metavar="MAP", help="Explicit colour bijection instead, e.g. 1=2,2=1."
+        ),
     ] = None,
     per_task: Annotated[
-        int, typer.Option("--per-task", help="Variants per transform and task.")
+        int, typer.Option("--per-task", metavar="N", help="Variants per transform and task.")
     ] = 1,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the colour permutations.")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", metavar="N", help="Seed of the colour permutations.")
+    ] = 0,
     author: Annotated[
-        str, typer.Option("--author", help="Recorded as created_by and signed_by.")
+        str, typer.Option("--author", metavar="NAME", help="Recorded as created_by and signed_by.")
     ] = "arcbench",
     task_ids: TaskIdsOption = None,
     tasks_range: TasksRangeOption = None,
@@ -206,8 +222,9 @@ def augment(
 
         arcbench tasks augment --dataset arc-agi-1/training --out variants.json
 
-        arcbench tasks augment --transforms rot90,flip_h+transpose --colors keep0 \\
-            --per-task 3 --seed 7 --max-tasks 50 --out variants.json
+        arcbench tasks augment --transforms rot90,flip_h+transpose \\
+            --colors keep0 --per-task 3 --seed 7 --max-tasks 50 \\
+            --out variants.json
     """
     import orjson
 

@@ -61,10 +61,11 @@ def traces(
 
         arcbench traces --model LOCAL_0 --max-concurrent 16
 
-        arcbench traces --model openrouter/openai/gpt-4o-mini --dataset arc-agi-1/evaluation \\
-            --max-tasks 20 --run-name gpt4o-mini-eval20
+        arcbench traces --model openrouter/openai/gpt-4o-mini --max-tasks 20 \\
+            --run-name gpt4o-mini-20
 
-        arcbench traces --model LOCAL_0 --base-url http://gpu-box:8000/v1 --shard 1/4
+        arcbench traces --model LOCAL_0 --base-url http://gpu-box:8000/v1 \\
+            --shard 1/2 --run-name shard-1
 
         arcbench traces --model LOCAL_0 --augment d8 --views 4
     """
