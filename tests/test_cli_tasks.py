@@ -11,6 +11,7 @@ from arcbench.datasets import load_dataset
 from arcbench.transforms import invert_grid
 from conftest import cli_env, run_cli
 from taskdata import TASK_A, TASK_B, write_json
+from terminal import run_in_terminal, screen_lines
 
 
 def test_version_and_help_list_only_working_commands() -> None:
@@ -324,3 +325,37 @@ def test_show_looks_in_the_configured_dataset_first(tmp_path: Path) -> None:
         assert "own.json" in result.stdout.splitlines()[0]
     bundled = run_cli("tasks", "show", "007bbfb7")
     assert "own.json" not in bundled.stdout.splitlines()[0]
+
+
+@pytest.mark.parametrize("columns", [60, 80, 120])
+@pytest.mark.parametrize("terminal", [False, True])
+def test_tasks_list_never_cuts_an_id_or_a_size(
+    tmp_path: Path, columns: int, terminal: bool
+) -> None:
+    long_id = "a-very-long-task-identifier-from-my-lab-2024-v3"
+    big = {
+        "train": [
+            {"input": [[1] * 30] * 30, "output": [[2]]},
+            {"input": [[1] * 7] * 13, "output": [[2] * 9] * 11},
+            {"input": [[1] * 17] * 23, "output": [[2] * 19] * 29},
+        ],
+        "test": [{"input": [[1] * 28] * 27}, {"input": [[1] * 26] * 25}],
+    }
+    folder = tmp_path / "tasks"
+    for name in (long_id, "0934a4d8"):
+        write_json(folder / f"{name}.json", big)
+    if terminal:
+        status, output = run_in_terminal(
+            "tasks", "list", "-d", str(folder), columns=columns, env=cli_env()
+        )
+        assert status == 0, output
+        lines = screen_lines(output)
+    else:
+        result = run_cli("tasks", "list", "-d", str(folder), env=cli_env(COLUMNS=str(columns)))
+        assert result.returncode == 0, result.stderr
+        lines = result.stdout.splitlines()
+    text = "\n".join(lines)
+    assert "…" not in text
+    for whole in (long_id, "0934a4d8", "30x30→1x1", "13x7→11x9", "23x17→29x19", "27x28", "25x26"):
+        assert whole in text, (columns, whole)
+    assert all(len(line) <= columns for line in lines if "│" in line)

@@ -116,9 +116,10 @@ def _print_per_task(console: Console, report: MergeReport, verb: str) -> None:
     if not per_task:
         return
     table = Table(title=f"{verb}, per task", title_justify="left")
-    table.add_column("task")
+    shown = per_task[:MAX_TASK_ROWS]
+    table.add_column("task", no_wrap=True, min_width=max(len(label) for label, _ in shown))
     table.add_column("traces", justify="right")
-    for label, count in per_task[:MAX_TASK_ROWS]:
+    for label, count in shown:
         table.add_row(label, str(count))
     console.print(table)
     if len(per_task) > MAX_TASK_ROWS:

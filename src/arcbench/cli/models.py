@@ -54,18 +54,6 @@ def list_models(
     _print_entries([_cells(entry) for entry in entries])
 
 
-COLUMNS = (
-    "name",
-    "provider",
-    "base URL",
-    "model id",
-    "key variable",
-    "$/M in/out",
-    "rpm",
-    "source",
-)
-
-
 def _cells(entry: ModelEntry) -> dict[str, str]:
     return {
         "name": entry.name,
@@ -80,31 +68,20 @@ def _cells(entry: ModelEntry) -> dict[str, str]:
 
 
 def _print_entries(rows: list[dict[str, str]]) -> None:
-    """A table when it fits the terminal (all columns; else without those that say nothing;
-    else without the provider too, which the base URL shows), or else one block per entry: a
-    name or a URL is never cut, whatever the width."""
+    """A table where it fits (all columns; else without those that say nothing; else without
+    the provider too, which the base URL shows), else one block per entry: a name or a URL is
+    never cut, whatever the width."""
     from rich.console import Console
-    from rich.measure import Measurement
-    from rich.table import Table
 
-    console = Console(highlight=False)
-    informative = [c for c in COLUMNS if c == "name" or any(row[c] != "-" for row in rows)]
-    shorter = [c for c in informative if c != "provider"]
-    for columns in (COLUMNS, informative, shorter):
-        table = Table(title="models", title_justify="left")
-        for column in columns:
-            table.add_column(column, no_wrap=True, justify="right" if column == "rpm" else "left")
-        for row in rows:
-            table.add_row(*(row[column] for column in columns))
-        unbounded = console.options.update_width(1 << 16)
-        if Measurement.get(console, unbounded, table).maximum <= console.width:
-            console.print(table)
-            return
-    for row in rows:
-        console.print(row["name"], style="bold", soft_wrap=True)
-        for column in COLUMNS[1:]:
-            if row[column] != "-":
-                console.print(f"  {column + ':':<14}{row[column]}", soft_wrap=True, markup=False)
+    from arcbench.cli.listing import EMPTY, Column, print_listing
+
+    names = ["name", "provider", "base URL", "model id", "key variable", "$/M in/out"]
+    columns = [*map(Column, names), Column("rpm", right=True), Column("source")]
+    informative = [
+        c.name for c in columns if c.name == "name" or any(r[c.name] != EMPTY for r in rows)
+    ]
+    shorter = [name for name in informative if name != "provider"]
+    print_listing(Console(highlight=False), "models", columns, rows, (informative, shorter))
 
 
 def _prices(entry: ModelEntry) -> str:

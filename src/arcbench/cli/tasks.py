@@ -98,26 +98,29 @@ def list_tasks(
         sys.stdout.buffer.write(orjson.dumps(summaries, option=orjson.OPT_INDENT_2) + b"\n")
         return
     from rich.console import Console
-    from rich.table import Table
 
-    table = Table(title=f"{spec}: {len(selected)} tasks", title_justify="left")
-    table.add_column("task")
-    table.add_column("train", justify="right")
-    table.add_column("test", justify="right")
-    table.add_column("train sizes (input→output)")
-    table.add_column("test inputs")
-    for summary in summaries:
-        label = (
-            summary["id"] if summary["version"] is None else f"{summary['id']}@{summary['version']}"
-        )
-        table.add_row(
-            label,
-            str(summary["train"]),
-            str(summary["test"]),
-            _sizes(f"{i}→{o}" for i, o in summary["train_shapes"]),
-            _sizes(i for i, _ in summary["test_shapes"]),
-        )
-    Console().print(table)
+    from arcbench.cli.listing import Column, print_listing
+
+    rows = [
+        {
+            "task": summary["id"]
+            if summary["version"] is None
+            else f"{summary['id']}@{summary['version']}",
+            "train": str(summary["train"]),
+            "test": str(summary["test"]),
+            "train sizes (input→output)": _sizes(f"{i}→{o}" for i, o in summary["train_shapes"]),
+            "test inputs": _sizes(i for i, _ in summary["test_shapes"]),
+        }
+        for summary in summaries
+    ]
+    columns = [
+        Column("task"),
+        Column("train", right=True),
+        Column("test", right=True),
+        Column("train sizes (input→output)", wraps=True),
+        Column("test inputs", wraps=True),
+    ]
+    print_listing(Console(), f"{spec}: {len(selected)} tasks", columns, rows)
 
 
 def _sizes(shapes: object) -> str:
