@@ -359,3 +359,14 @@ def test_tasks_list_never_cuts_an_id_or_a_size(
     for whole in (long_id, "0934a4d8", "30x30→1x1", "13x7→11x9", "23x17→29x19", "27x28", "25x26"):
         assert whole in text, (columns, whole)
     assert all(len(line) <= columns for line in lines if "│" in line)
+
+
+@pytest.mark.parametrize("columns", [50, 80, 120])
+def test_tasks_show_never_wraps_a_row_of_a_grid(columns: int) -> None:
+    status, output = run_in_terminal("tasks", "show", "0934a4d8", columns=columns, env=cli_env())
+    assert status == 0, output
+    lines = screen_lines(output)
+    assert all(len(line) <= columns for line in lines)
+    top = next(i for i, line in enumerate(lines) if line.startswith("╭"))
+    bottom = next(i for i, line in enumerate(lines) if line.startswith("╰"))
+    assert bottom - top - 1 == 30  # the 30 rows of train[0]'s input, one line each

@@ -25,22 +25,31 @@ def shape(grid: Grid) -> str:
     return f"{len(grid)}x{len(grid[0])}"
 
 
-def grid_text(grid: Grid) -> Text:
-    """A grid as coloured cells, two columns per cell with the digit on its colour."""
+def grid_text(grid: Grid, cell_width: int = 2) -> Text:
+    """A grid as coloured cells, `cell_width` columns per cell with the digit on its colour."""
     text = Text()
     for index, row in enumerate(grid):
         if index:
             text.append("\n")
         for cell in row:
             fg = "#FFFFFF" if cell in _DARK else "#000000"
-            text.append(f"{cell} ", style=f"{fg} on {PALETTE[cell]}")
+            text.append(f"{cell}".ljust(cell_width), style=f"{fg} on {PALETTE[cell]}")
     return text
 
 
-def _panel(grid: Grid, title: str) -> Panel:
+def _panel(grid: Grid, title: str, cell_width: int) -> Panel:
     title = f"{title} {shape(grid)}"
-    width = max(2 * len(grid[0]), len(title) + 4) + 2
-    return Panel(grid_text(grid), title=title, width=width, padding=0)
+    width = max(cell_width * len(grid[0]), len(title) + 4) + 2
+    return Panel(grid_text(grid, cell_width), title=title, width=width, padding=0)
+
+
+def _cell_width(task: Task, columns: int) -> int:
+    """Two columns per cell where the widest grid fits the terminal so, else one: a row of a
+    grid is never wrapped."""
+    grids = [g for pair in task.train for g in (pair.input, pair.output)]
+    grids += [g for test in task.test for g in (test.input, test.output) if g is not None]
+    widest = max(len(grid[0]) for grid in grids)
+    return 2 if 2 * widest + 2 <= columns else 1
 
 
 def print_task(console: Console, task: Task, source: str, reveal: bool) -> None:
@@ -49,19 +58,23 @@ def print_task(console: Console, task: Task, source: str, reveal: bool) -> None:
         print_task_plain(task, source, reveal, console)
         return
     console.print(Text(_header(task, source), style="bold"))
+    cells = _cell_width(task, console.width)
     for index, pair in enumerate(task.train):
         console.print(
             Columns(
-                [_panel(pair.input, f"train[{index}] input"), _panel(pair.output, "output")],
+                [
+                    _panel(pair.input, f"train[{index}] input", cells),
+                    _panel(pair.output, "output", cells),
+                ],
                 padding=(0, 1),
             )
         )
     for index, test in enumerate(task.test):
-        parts: list[Panel] = [_panel(test.input, f"test[{index}] input")]
+        parts: list[Panel] = [_panel(test.input, f"test[{index}] input", cells)]
         if test.output is None:
             note = Text("output unknown", style="dim")
         elif reveal:
-            parts.append(_panel(test.output, "output"))
+            parts.append(_panel(test.output, "output", cells))
             note = None
         else:
             note = Text("output hidden (--reveal shows it)", style="dim")
