@@ -19,3 +19,4 @@ bench:
 	python bench/bench_store.py
 	python bench/bench_web.py
 	python bench/bench_review.py
+	python bench/bench_setup.py
