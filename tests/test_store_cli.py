@@ -23,6 +23,7 @@ from arcbench.store import Store
 from arcbench.store.schema import APPLICATION_ID
 from conftest import cli_env, in_sandbox, run_cli
 from rundata import legacy_store, stored_traces, traces_run
+from webapp import ServeProcess
 
 STORE = Path("data/arcbench.db")
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -601,6 +602,9 @@ def test_what_commands_write_in_a_checkouts_data_is_ignored_by_git(
         assert STORE.with_name("arcbench.db-wal").exists()
         assert git("status", "--porcelain", "--untracked-files=all") == ""
     assert git("ls-files", "data") == "data/nature_of_data.md\n"
+    with ServeProcess(cwd=checkout):  # the web app keeps its session key in data/
+        assert (checkout / "data" / "session_secret").exists()
+    assert git("status", "--porcelain", "--untracked-files=all") == ""
     (checkout / "data" / "formats.md").write_text("A new document.\n")
     assert git("status", "--porcelain") == "?? data/formats.md\n"  # docs are not ignored
 
