@@ -237,9 +237,9 @@ class RunManifest(RunIdentity):
 
     def differences(self, identity: RunIdentity) -> list[tuple[str, str, str]]:
         """Where `identity` is another run than this one: `(what, here, there)` for each of
-        command, model (name and model id), dataset (its content hash differs; named by spec and
-        task count), prompt version and augmentation (its SPEC and views). A moved server or a
-        copied dataset file is still the same model or data."""
+        command, model (name and model id), dataset (compared by content hash, described by spec
+        and task count), prompt version and augmentation (its SPEC and views). A moved server or
+        a copied dataset file is still the same model or data."""
         pairs = [
             ("command", self.command, identity.command),
             (
