@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 
 from conftest import cli_env, run_cli
-from fakeserver import FakeServer, status
+from fakeserver import FakeServer, error_body, status
 from taskdata import TASK_A, TASK_B, write_json
+from terminal import run_in_terminal
 
 NARROW = {"COLUMNS": "80", "ARCBENCH_RETRY_WAIT_INITIAL": "0", "ARCBENCH_RETRY_WAIT_MAX": "0"}
 
@@ -188,3 +189,33 @@ def test_without_bubblewrap_the_install_hint_is_said_once(tmp_path: Path) -> Non
     assert result.stderr.count("apt-get install bubblewrap") == 1
     assert result.stderr.count("bubblewrap") == 2  # what is missing, and its package
     assert result.stderr.strip().endswith("or accept weak isolation explicitly (--sandbox weak).")
+
+
+def test_paths_and_ids_are_printed_as_they_are_never_as_markup(tmp_path: Path) -> None:
+    folder = tmp_path / "tasks[" / "]"  # the path `tasks[/]`: a closing tag, for Rich
+    write_json(folder / "[bold]x.json", TASK_A)
+    spec = str(tmp_path / "tasks[/]")
+    listed = run_cli("tasks", "list", "-d", spec)
+    assert listed.returncode == 0, listed.stderr
+    assert "[bold]x" in listed.stdout
+    assert f"{spec}: 1 tasks" in listed.stdout
+    (tmp_path / "out[" / "]").mkdir(parents=True)
+    out = str(tmp_path / "out[/]" / "v[red].json")
+    augmented = run_cli("tasks", "augment", "-d", spec, "--out", out)
+    assert augmented.returncode == 0, augmented.stderr
+    assert augmented.stderr == f"wrote 7 variants of 1 tasks to {out}\n"
+    shown = run_cli("tasks", "show", "[bold]x", "-d", spec)
+    assert shown.stdout.startswith(f"[bold]x ({spec}):")
+
+
+def test_a_servers_error_text_is_shown_while_retrying_never_read_as_markup(
+    fake_server: FakeServer, two_tasks: Path
+) -> None:
+    fake_server.enqueue(error_body("upstream [/] failed [bold]badly"))
+    status_code, output = run_in_terminal(
+        "traces", "--model", "LOCAL_0", "--base-url", fake_server.url, "-d", str(two_tasks),
+        "-j", "1", columns=80, env=cli_env(**NARROW),
+    )  # fmt: skip
+    assert status_code == 0, output
+    assert "upstream [/] failed [bold]badly" in output
+    assert "Traceback" not in output

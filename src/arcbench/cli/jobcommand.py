@@ -146,7 +146,9 @@ def print_result(result: JobResult, console: Console) -> None:
     out.print(table)
     if result.status == "completed":
         out.print("report it with:")
-        out.print(f"  arcbench report {shlex.quote(str(result.path))}", soft_wrap=True)
+        out.print(
+            f"  arcbench report {shlex.quote(str(result.path))}", soft_wrap=True, markup=False
+        )
     sys.stdout.flush()
     if result.status != "completed" or errors:
         name = manifest.run_name or result.path.name

@@ -39,7 +39,7 @@ def print_listing(
     `narrower` choices of column names in turn, else as blocks (see the module docstring)."""
     by_name = {column.name: column for column in columns}
     for names in (tuple(by_name), *narrower):
-        table = Table(title=title, title_justify="left")
+        table = Table()
         for index, name in enumerate(names):
             column = by_name[name]
             table.add_column(
@@ -51,6 +51,7 @@ def print_listing(
         for row in rows:
             table.add_row(*(row[name] for name in names))
         if _narrowest([by_name[name] for name in names], rows) <= console.width:
+            console.print(title, style="italic", soft_wrap=True)  # a path in it stays whole
             console.print(table)
             return
     console.print(title, style="bold", soft_wrap=True)

@@ -73,8 +73,9 @@ def _print_report(report: MergeReport, store_flag: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(highlight=False, soft_wrap=True)
-    stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+    # Paths, task ids and file contents are printed as they are, never read as markup.
+    console = Console(highlight=False, soft_wrap=True, markup=False)
+    stderr = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
     for torn in report.torn:
         stderr.print(torn.describe(), style="yellow")
     verb = "would add" if report.dry_run else "added"

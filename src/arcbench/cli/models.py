@@ -81,7 +81,9 @@ def _print_entries(rows: list[dict[str, str]]) -> None:
         c.name for c in columns if c.name == "name" or any(r[c.name] != EMPTY for r in rows)
     ]
     shorter = [name for name in informative if name != "provider"]
-    print_listing(Console(highlight=False), "models", columns, rows, (informative, shorter))
+    print_listing(
+        Console(highlight=False, markup=False), "models", columns, rows, (informative, shorter)
+    )
 
 
 def _prices(entry: ModelEntry) -> str:

@@ -169,7 +169,7 @@ class ProgressReporter:
             todo = f" ({remaining} of {total} {unit} to go)"
         self.console.print(f"{verb} run {run.path}{todo}", soft_wrap=True, markup=False)
         if run.torn is not None:
-            self.console.print(run.torn.describe(), style="yellow", soft_wrap=True)
+            self.console.print(run.torn.describe(), style="yellow", soft_wrap=True, markup=False)
         if self.console.is_terminal:
             self._live = Live(
                 ProgressLine(self.snapshot),
@@ -206,8 +206,9 @@ class ProgressReporter:
         """The model client's `on_retry`: a dim line above the live line (run.log has them all)."""
         if self._live is None:
             return
+        # The reason may quote the server: plain text, never markup.
         self._live.console.print(
-            f"[dim]retrying ({event.reason}), request {event.attempt}[/dim]", highlight=False
+            Text(f"retrying ({event.reason}), request {event.attempt}", style="dim")
         )
 
     # -- helpers ------------------------------------------------------------------------------

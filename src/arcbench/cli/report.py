@@ -74,23 +74,26 @@ def report(
 
     data = [read_run(path) for path in runs]
     built = build_report(data)
-    console = Console(highlight=False)
+    # Paths, model names and task ids are printed as they are: never read as markup.
+    console = Console(highlight=False, markup=False)
+    notes = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
     if submission is not None:
         write_output(submission, orjson.dumps(built.submission()))
-        Console(stderr=True).print(
-            f"wrote a submission for {len(built.test_inputs)} tasks to {submission}"
+        notes.print(
+            f"wrote a submission for {len(built.test_inputs)} tasks to {submission}", markup=False
         )
     if html is not None:
         from arcbench.report import load_run_tasks
         from arcbench.report_html import render_html
         from arcbench.runview import report_views
 
-        tasks, notes = load_run_tasks(built.runs)
-        write_output(html, render_html(built, report_views(built, tasks), notes).encode())
-        err = Console(stderr=True)
-        for note in notes:
-            err.print(note, style="yellow")
-        err.print(f"wrote an HTML report of {len(built.test_inputs)} tasks to {html}")
+        tasks, problems = load_run_tasks(built.runs)
+        write_output(html, render_html(built, report_views(built, tasks), problems).encode())
+        for problem in problems:
+            notes.print(problem, style="yellow", markup=False)
+        notes.print(
+            f"wrote an HTML report of {len(built.test_inputs)} tasks to {html}", markup=False
+        )
     if any(path is not None and _is_standard_output(path) for path in (submission, html)):
         return  # the document went to standard output: a table after it would corrupt it
     if compare_with:

@@ -144,7 +144,7 @@ def export(
 
     # an export to standard output (`--traces /dev/stdout | jq`) keeps it for the data alone
     streamed = any(path is not None and is_stream(path) for path in (traces, variations))
-    console = Console(highlight=False, soft_wrap=True, stderr=streamed)
+    console = Console(highlight=False, soft_wrap=True, stderr=streamed, markup=False)
     if written.traces is not None:
         console.print(f"wrote {written.traces:,} traces to {traces}")
     if written.variations is not None:

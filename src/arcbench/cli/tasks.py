@@ -34,7 +34,7 @@ app = ArcbenchTyper(
 def _stderr() -> Console:
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False)
+    return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def load_selected(
@@ -46,9 +46,13 @@ def load_selected(
     loaded = load_dataset(dataset, skip_invalid=skip_invalid)
     if loaded.skipped:
         err = _stderr()
-        err.print(f"skipped {len(loaded.skipped)} invalid task(s) in {dataset}:", style="yellow")
+        err.print(
+            f"skipped {len(loaded.skipped)} invalid task(s) in {dataset}:",
+            style="yellow",
+            markup=False,
+        )
         for problem in loaded.skipped:
-            err.print(f"  {problem}", style="yellow", soft_wrap=True)
+            err.print(f"  {problem}", style="yellow", markup=False)
     return loaded, selection.apply(loaded.tasks, source=dataset)
 
 
@@ -120,7 +124,7 @@ def list_tasks(
         Column("train sizes (input→output)", wraps=True),
         Column("test inputs", wraps=True),
     ]
-    print_listing(Console(), f"{spec}: {len(selected)} tasks", columns, rows)
+    print_listing(Console(markup=False), f"{spec}: {len(selected)} tasks", columns, rows)
 
 
 def _sizes(shapes: object) -> str:
@@ -250,5 +254,6 @@ def augment(
     write_output(out, orjson.dumps(entries))
     _stderr().print(
         f"wrote {len(entries)} variants of {len(selected)} tasks to {out}"
-        + (f" ({result.duplicates} duplicates skipped)" if result.duplicates else "")
+        + (f" ({result.duplicates} duplicates skipped)" if result.duplicates else ""),
+        markup=False,
     )
