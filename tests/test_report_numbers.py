@@ -185,10 +185,10 @@ def traces_truth(*runs: Path, only: set[str] | None = None) -> dict[str, Any]:
     }
 
 
-def codegen_truth(*runs: Path) -> dict[str, Any]:
-    lines = _lines(*runs)
+def codegen_truth(*runs: Path, only: set[str] | None = None) -> dict[str, Any]:
+    lines = [line for line in _lines(*runs) if only is None or line["task_id"] in only]
     latest = _latest(lines)
-    declared = _declared(*runs)
+    declared = {t: n for t, n in _declared(*runs).items() if only is None or t in only}
     finals: dict[tuple[str, int], dict[str, Any]] = {}
     for record in latest:
         if record["error"] is None:
@@ -477,3 +477,33 @@ def test_the_end_of_run_table_agrees_with_the_records(
         f"{truth['prompt_tokens']:,} / {truth['completion_tokens']:,}"
     ]
     assert rows["cost"] == [f"${truth['cost_usd']:.4f}"]
+
+
+def test_codegen_shards_add_up_and_compare_counts_the_common_tasks(
+    fake_server: FakeServer, dataset: Path
+) -> None:
+    fake_server.responder = CodegenScript()
+    for shard in ("1/2", "2/2"):
+        _run(fake_server, "codegen", "-d", str(dataset), "--rounds", "1", "--shard", shard,
+             "--run-name", f"s{shard[0]}")  # fmt: skip
+    shards = (Path("runs/s1"), Path("runs/s2"))
+    truth = codegen_truth(*shards)
+    summary, rows = _report(*map(str, shards))
+    check_common(summary, rows, truth)
+    for key in ("final", "fit_train", "selected", "selected_fit_train", "overfit"):
+        assert summary["programs"][key] == truth[key], key
+
+    fake_server.responder = CodegenScript()
+    _run(fake_server, "codegen", "-d", str(dataset), "--rounds", "1", "--run-name", "whole")
+    common = set(orjson.loads(Path("runs/s1/run.json").read_bytes())["dataset"]["task_ids"])
+    compared, table = _report("runs/whole", "--compare", "runs/s1")
+    assert compared["common_tasks"] == len(common) == 3
+    for side, run in (("a", Path("runs/whole")), ("b", Path("runs/s1"))):
+        expected = codegen_truth(run, only=common)
+        assert compared[side]["score"] == pytest.approx(expected["score"])
+        assert compared[side]["usage"]["prompt_tokens"] == expected["prompt_tokens"] > 0
+        assert compared[side]["usage"]["completion_tokens"] == expected["completion_tokens"]
+        assert compared[side]["cost_usd"] == pytest.approx(expected["cost_usd"], abs=1e-6)
+    whole = codegen_truth(Path("runs/whole"))
+    assert compared["a"]["usage"]["prompt_tokens"] < whole["prompt_tokens"]
+    assert table["cost"][1] == f"${codegen_truth(Path('runs/s1'))['cost_usd']:.4f}"
