@@ -16,7 +16,7 @@ summary both use it, so they always agree. Records of test-time augmentation's v
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from arcbench.records import CodegenRecord, OutputKey, TaskKey, TracesRecord
@@ -241,14 +241,7 @@ class ProgramStats:
     overfit: int = 0
 
     def as_dict(self) -> dict[str, float | int]:
-        return {
-            "final": self.final,
-            "fit_train": self.fit_train,
-            "train_accuracy": self.train_accuracy,
-            "selected": self.selected,
-            "selected_fit_train": self.selected_fit_train,
-            "overfit": self.overfit,
-        }
+        return asdict(self)
 
 
 @dataclass
