@@ -255,9 +255,9 @@ def check_common(
     assert rows["score (per task, pass@2)"] == [f"{truth['score']:.2%}"]
     assert rows["per test output"] == [f"{truth['per_output']:.2%}"]
     assert rows["all or nothing"] == [f"{truth['all_or_nothing']:.2%}"]
-    assert rows["test outputs solved"] == [f"{truth['outputs_solved']} / {truth['outputs']}"]
+    assert rows["test outputs solved"] == [f"{truth['outputs_solved']:,} / {truth['outputs']:,}"]
     assert rows["tasks"] == [
-        f"{len(summary['task_scores'])} ({truth['tasks_solved']} fully solved)"
+        f"{len(summary['task_scores']):,} ({truth['tasks_solved']} fully solved)"
     ]
     assert rows["errors"] == [str(truth["errors"])]
     assert rows["tokens (prompt / completion)"] == [
@@ -271,7 +271,7 @@ def check_traces(
 ) -> None:
     check_common(summary, rows, truth)
     assert rows["pass@k (any attempt right)"] == [f"{truth['pass_at_k']:.2%}"]
-    assert rows["attempts recorded"] == [str(truth["records"])]
+    assert rows["attempts recorded"] == [f"{truth['records']:,}"]
     assert rows["replies without a grid"] == [str(truth["parse_errors"])]
     assert summary["programs"] is None
 
@@ -437,10 +437,10 @@ def test_a_codegen_report_counts_programs_as_the_records_say(
     assert programs["train_accuracy"] == pytest.approx(truth["train_accuracy"])
     assert summary["overfit_programs"] == truth["overfit"]
     assert rows["pass@k (any program right)"] == [f"{truth['pass_at_k']:.2%}"]
-    assert rows["programs checked (every round)"] == [str(truth["checked"])]
-    assert rows["final programs (one per attempt)"] == [str(truth["final"])]
+    assert rows["programs checked (every round)"] == [f"{truth['checked']:,}"]
+    assert rows["final programs (one per attempt)"] == [f"{truth['final']:,}"]
     assert rows["mean train accuracy"] == [f"{truth['train_accuracy']:.2%}"]
-    assert rows["fit every train pair"] == [f"{truth['fit_train']} / {truth['final']}"]
+    assert rows["fit every train pair"] == [f"{truth['fit_train']:,} / {truth['final']:,}"]
     assert rows["selected programs (2 per task)"] == [
         f"{truth['selected']} ({truth['selected_fit_train']} fit train)"
     ]
@@ -470,7 +470,7 @@ def test_the_end_of_run_table_agrees_with_the_records(
     rows = _rows(result.stdout)
     assert rows["score (per task, pass@2)"] == [f"{truth['score']:.2%}"]
     assert rows["pass@k (any program right)"] == [f"{truth['pass_at_k']:.2%}"]
-    assert rows["programs checked (every round)"] == [str(truth["checked"])]
+    assert rows["programs checked (every round)"] == [f"{truth['checked']:,}"]
     assert rows["overfitting (fit train, fail test)"] == [str(truth["overfit"])]
     assert rows["errors"] == [str(truth["errors"])]
     assert rows["tokens (prompt / completion)"] == [

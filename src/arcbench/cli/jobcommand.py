@@ -123,16 +123,16 @@ def print_result(result: JobResult, console: Console) -> None:
         table.add_row("pass@k (any program right)", f"{(score.pass_at_k if score else 0) or 0:.2%}")
     if counts is not None:
         solved = f" ({score.tasks_solved} fully solved)" if score is not None else ""
-        table.add_row("tasks", f"{counts.tasks}{solved}")
+        table.add_row("tasks", f"{counts.tasks:,}{solved}")
     if isinstance(counts, CodegenCounts):
-        table.add_row("programs checked (every round)", str(counts.programs))
+        table.add_row("programs checked (every round)", f"{counts.programs:,}")
         table.add_row("overfitting (fit train, fail test)", str(counts.overfit_programs))
         table.add_row("replies without a program", str(counts.parse_errors))
         isolation = manifest.sandbox.isolation if manifest.sandbox else "?"
         table.add_row("sandbox isolation", isolation)
     elif counts is not None:
-        planned = "?" if counts.attempts_planned is None else str(counts.attempts_planned)
-        table.add_row("attempts done / planned", f"{counts.attempts_done} / {planned}")
+        planned = "?" if counts.attempts_planned is None else f"{counts.attempts_planned:,}"
+        table.add_row("attempts done / planned", f"{counts.attempts_done:,} / {planned}")
         table.add_row("replies without a grid", str(counts.parse_errors))
     errors = counts.errors if counts is not None else 0
     table.add_row("errors", str(errors))

@@ -140,15 +140,15 @@ def _print_report(console: Console, built: Report) -> None:
     for label, value in augmentation or [(pass_at_k, f"{summary['pass_at_k']:.2%}")]:
         table.add_row(label, value)
     counts = summary["counts"]
-    table.add_row("tasks", f"{counts['tasks']} ({summary['tasks_solved']} fully solved)")
-    table.add_row("test outputs solved", f"{counts['outputs_solved']} / {counts['outputs']}")
+    table.add_row("tasks", f"{counts['tasks']:,} ({summary['tasks_solved']} fully solved)")
+    table.add_row("test outputs solved", f"{counts['outputs_solved']:,} / {counts['outputs']:,}")
     if codegen:
         programs = summary["programs"]
         final = programs["final"]
-        table.add_row("programs checked (every round)", f"{counts['records'] - counts['errors']}")
-        table.add_row("final programs (one per attempt)", str(final))
+        table.add_row("programs checked (every round)", f"{counts['records'] - counts['errors']:,}")
+        table.add_row("final programs (one per attempt)", f"{final:,}")
         table.add_row("mean train accuracy", f"{programs['train_accuracy']:.2%}")
-        table.add_row("fit every train pair", f"{programs['fit_train']} / {final}")
+        table.add_row("fit every train pair", f"{programs['fit_train']:,} / {final:,}")
         table.add_row(
             "selected programs (2 per task)",
             f"{programs['selected']} ({programs['selected_fit_train']} fit train)",
@@ -156,7 +156,7 @@ def _print_report(console: Console, built: Report) -> None:
         table.add_row("overfitting (fit train, fail test)", str(programs["overfit"]))
         table.add_row("replies without a program", str(counts["parse_errors"]))
     else:
-        table.add_row("attempts recorded", str(counts["records"]))
+        table.add_row("attempts recorded", f"{counts['records']:,}")
         table.add_row("replies without a grid", str(counts["parse_errors"]))
     table.add_row("errors", str(counts["errors"]))
     usage = summary["usage"]
