@@ -140,6 +140,23 @@ def test_a_resume_for_another_dataset_names_both_and_how_to_start_anew(
     assert "0613a68c" not in refused.stderr
 
 
+def test_a_comparison_without_a_common_task_is_refused_not_scored_zero(
+    fake_server: FakeServer, tmp_path: Path
+) -> None:
+    for name, task in (("a", TASK_A), ("b", TASK_B)):
+        dataset = write_json(tmp_path / f"{name}.json", {name * 3: task})
+        assert _traces(fake_server, "-d", str(dataset), "--run-name", name).returncode == 0
+    for args in ((), ("--json",)):
+        refused = run_cli("report", "runs/a", "--compare", "runs/b", *args, env=cli_env(**NARROW))
+        assert refused.returncode == 2
+        assert refused.stdout == ""
+        assert refused.stderr == (
+            f"arcbench: error: runs/a ({tmp_path / 'a.json'}) and runs/b ({tmp_path / 'b.json'}) "
+            "have no task in common, so there is nothing to compare: compare runs over the same "
+            "dataset (or overlapping ones)\n"
+        )
+
+
 @pytest.mark.parametrize(
     ("typed", "suggested"),
     [

@@ -16,7 +16,7 @@ to do next. Anything else reaching the boundary is a bug and keeps its traceback
     │   └── TaskNotFoundError     no task (or version, or test input) has the given id
     ├── TransformError            a transform id or colour map is malformed or does not apply
     ├── ResultsFileError          a results file is missing or damaged before its last line
-    ├── ReportError               runs that cannot be scored together (they share tasks)
+    ├── ReportError               runs that cannot be scored together (they share tasks) or compared
     ├── RunError                  a run directory cannot be created, resumed or written
     │   ├── RunMismatchError      --run-name names a run of another model, dataset or prompt
     │   └── RunOutputError        the run directory or its files cannot be written (fatal)
@@ -99,7 +99,7 @@ class ResultsFileError(ArcbenchError):
 
 
 class ReportError(ArcbenchError):
-    """Runs given to `report` cannot be scored together."""
+    """Runs given to `report` cannot be scored together, or compared (no task in common)."""
 
 
 class RunError(ArcbenchError):

@@ -324,6 +324,11 @@ def compare(a_runs: Sequence[RunData], b_runs: Sequence[RunData]) -> Comparison:
     """Score two sets of runs on the tasks they have in common, and what each alone solved."""
     full_a, full_b = build_report(a_runs), build_report(b_runs)
     common = [key for key in full_a.test_inputs if key in full_b.test_inputs]
+    if not common:  # both would score 0%: numbers that say nothing about either run
+        raise ReportError(
+            f"{_describe(full_a.runs)} and {_describe(full_b.runs)} have no task in common, so "
+            "there is nothing to compare: compare runs over the same dataset (or overlapping ones)"
+        )
     a = _restricted(full_a, common)
     b = _restricted(full_b, common)
     solved_a = {t.key for t in a.score.tasks if t.solved and all(t.solved)}
@@ -336,6 +341,14 @@ def compare(a_runs: Sequence[RunData], b_runs: Sequence[RunData]) -> Comparison:
         [k for k in common if k in solved_b and k not in solved_a],
         full_a.runs,
         full_b.runs,
+    )
+
+
+def _describe(runs: Sequence[RunData]) -> str:
+    """`runs/a (arc-agi-1/training)`, several joined by commas: what a refusal names."""
+    return ", ".join(
+        f"{run.path} ({run.manifest.dataset.spec})" if run.manifest else str(run.path)
+        for run in runs
     )
 
 
