@@ -347,6 +347,35 @@ def test_codegen_checks_each_view_on_its_own_task_and_wraps_programs_in_the_sand
     report = orjson.loads(run_cli("report", "runs/c", "--json").stdout)
     assert report["augmentation"]["voting"].startswith("train accuracy, then votes")
 
+    # What became of the programs, counted over every view: the selected ones are those behind
+    # the grids the vote submitted.
+    def accuracy(record: dict[str, Any]) -> float:
+        results = record["train_results"]
+        return sum(p["status"] == "correct" for p in results) / len(results)
+
+    assert run_cli("report", "runs/c", "--submission", "voted.json").returncode == 0
+    [entry] = orjson.loads(Path("voted.json").read_bytes())["lift"]
+    voted = [entry["attempt_1"], entry["attempt_2"]]
+    behind = [r for r in records.values() if r["mapped_predictions"][0] in voted]
+    programs = report["programs"]
+    assert programs["final"] == len(records) == 8
+    assert programs["fit_train"] == 3
+    assert programs["train_accuracy"] == pytest.approx(
+        sum(map(accuracy, records.values())) / len(records)
+    )
+    assert programs["overfit"] == 0
+    assert programs["selected"] == len(behind) >= 3
+    assert programs["selected_fit_train"] == sum(accuracy(r) == 1.0 for r in behind) == 3
+    table = run_cli("report", "runs/c", env=cli_env(COLUMNS="100")).stdout
+    for row in ("final programs (one per attempt)", "programs behind the voted grids"):
+        assert row in table
+    assert "identity view alone" in table
+    assert "selected programs (2 per task)" not in table
+    assert run_cli("report", "runs/c", "--html", "c.html").returncode == 0
+    page = Path("c.html").read_text()
+    for row in ("identity view alone", "final programs (one per attempt)", "mean train accuracy"):
+        assert row in page
+
 
 def test_the_offline_baseline_takes_augment_too(tmp_path: Path, full_isolation: None) -> None:  # noqa: F811
     dataset = write_json(tmp_path / "tasks.json", {"lift": LIFT})

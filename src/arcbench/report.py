@@ -172,6 +172,53 @@ class Report:
         return out
 
 
+def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """A report's table, as (what, value) rows of `Report.as_dict`: the terminal's and the HTML
+    page's. A codegen report speaks of programs (final, train accuracy, selected, overfitting),
+    a traces report of attempts; with test-time augmentation the score is the voted one, beside
+    what each view scored (`augmentation_rows`)."""
+    counts, usage, programs = summary["counts"], summary["usage"], summary["programs"]
+    augmentation = augmentation_rows(summary)
+    voted = ", voted" if augmentation else ""
+    pass_at_k = "any program right" if programs is not None else "any attempt right"
+    rows = [
+        (f"score (per task, pass@2{voted})", f"{summary['score']:.2%}"),
+        ("per test output", f"{summary['per_output']:.2%}"),
+        ("all or nothing", f"{summary['all_or_nothing']:.2%}"),
+        *(augmentation or [(f"pass@k ({pass_at_k})", f"{summary['pass_at_k']:.2%}")]),
+        ("tasks", f"{counts['tasks']:,} ({summary['tasks_solved']} fully solved)"),
+        ("test outputs solved", f"{counts['outputs_solved']:,} / {counts['outputs']:,}"),
+    ]
+    if programs is not None:
+        final = programs["final"]
+        selected = "selected programs (2 per task)"
+        if augmentation:
+            selected = "programs behind the voted grids"
+        rows += [
+            ("programs checked (every round)", f"{counts['records'] - counts['errors']:,}"),
+            ("final programs (one per attempt)", f"{final:,}"),
+            ("mean train accuracy", f"{programs['train_accuracy']:.2%}"),
+            ("fit every train pair", f"{programs['fit_train']:,} / {final:,}"),
+            (selected, f"{programs['selected']:,} ({programs['selected_fit_train']:,} fit train)"),
+            ("overfitting (fit train, fail test)", f"{programs['overfit']:,}"),
+            ("replies without a program", f"{counts['parse_errors']:,}"),
+        ]
+    else:
+        rows += [
+            ("attempts recorded", f"{counts['records']:,}"),
+            ("replies without a grid", f"{counts['parse_errors']:,}"),
+        ]
+    return [
+        *rows,
+        ("errors", f"{counts['errors']:,}"),
+        (
+            "tokens (prompt / completion)",
+            f"{usage['prompt_tokens']:,} / {usage['completion_tokens']:,}",
+        ),
+        ("cost", f"${summary['cost_usd']:.4f}"),
+    ]
+
+
 def augmentation_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
     """What test-time augmentation bought, as rows beside the (voted) score of `Report.as_dict`:
     the identity view alone, the best single view and the oracle; none without augmentation."""

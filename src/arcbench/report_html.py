@@ -20,7 +20,7 @@ from html import escape
 from typing import Any
 
 from arcbench.gridimage import differing_cells, grid_data_uri
-from arcbench.report import Report, augmentation_rows
+from arcbench.report import Report, summary_rows
 from arcbench.runview import AttemptView, TaskView
 
 Grid = list[list[int]]
@@ -198,22 +198,7 @@ def _runs_table(summary: dict[str, Any]) -> str:
 
 
 def _scores_table(summary: dict[str, Any]) -> str:
-    counts, usage = summary["counts"], summary["usage"]
-    augmentation = augmentation_rows(summary)
-    rows = [
-        (f"score (per task, pass@2{', voted' if augmentation else ''})", f"{summary['score']:.2%}"),
-        ("per test output", f"{summary['per_output']:.2%}"),
-        ("all or nothing", f"{summary['all_or_nothing']:.2%}"),
-        *(augmentation or [("pass@k (any attempt)", f"{summary['pass_at_k']:.2%}")]),
-        ("tasks (fully solved)", f"{counts['tasks']} ({summary['tasks_solved']})"),
-        ("attempts recorded", f"{counts['records']:,}"),
-        ("errors / replies without a grid", f"{counts['errors']:,} / {counts['parse_errors']:,}"),
-        (
-            "tokens (prompt / completion)",
-            f"{usage['prompt_tokens']:,} / {usage['completion_tokens']:,}",
-        ),
-        ("cost", f"${summary['cost_usd']:.4f}"),
-    ]
+    rows = summary_rows(summary)
     body = "".join(f"<tr><td>{escape(k)}</td><td>{escape(v)}</td></tr>" for k, v in rows)
     return f"<h2>Scores</h2><table>{body}</table>"
 

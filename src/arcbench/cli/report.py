@@ -123,48 +123,15 @@ def _print_runs(console: Console, runs: list[dict[str, Any]], prefix: str = "") 
 def _print_report(console: Console, built: Report) -> None:
     from rich.table import Table
 
-    from arcbench.report import augmentation_rows
+    from arcbench.report import summary_rows
 
     summary = built.as_dict()
     _print_runs(console, summary["runs"])
-    codegen = summary["programs"] is not None
     table = Table(show_header=False)
     table.add_column("what")
     table.add_column("value", justify="right")
-    augmentation = augmentation_rows(summary)
-    voted = ", voted" if augmentation else ""
-    table.add_row(f"score (per task, pass@2{voted})", f"{summary['score']:.2%}")
-    table.add_row("per test output", f"{summary['per_output']:.2%}")
-    table.add_row("all or nothing", f"{summary['all_or_nothing']:.2%}")
-    pass_at_k = "pass@k (any program right)" if codegen else "pass@k (any attempt right)"
-    for label, value in augmentation or [(pass_at_k, f"{summary['pass_at_k']:.2%}")]:
+    for label, value in summary_rows(summary):
         table.add_row(label, value)
-    counts = summary["counts"]
-    table.add_row("tasks", f"{counts['tasks']:,} ({summary['tasks_solved']} fully solved)")
-    table.add_row("test outputs solved", f"{counts['outputs_solved']:,} / {counts['outputs']:,}")
-    if codegen:
-        programs = summary["programs"]
-        final = programs["final"]
-        table.add_row("programs checked (every round)", f"{counts['records'] - counts['errors']:,}")
-        table.add_row("final programs (one per attempt)", f"{final:,}")
-        table.add_row("mean train accuracy", f"{programs['train_accuracy']:.2%}")
-        table.add_row("fit every train pair", f"{programs['fit_train']:,} / {final:,}")
-        table.add_row(
-            "selected programs (2 per task)",
-            f"{programs['selected']} ({programs['selected_fit_train']} fit train)",
-        )
-        table.add_row("overfitting (fit train, fail test)", str(programs["overfit"]))
-        table.add_row("replies without a program", str(counts["parse_errors"]))
-    else:
-        table.add_row("attempts recorded", f"{counts['records']:,}")
-        table.add_row("replies without a grid", str(counts["parse_errors"]))
-    table.add_row("errors", str(counts["errors"]))
-    usage = summary["usage"]
-    table.add_row(
-        "tokens (prompt / completion)",
-        f"{usage['prompt_tokens']:,} / {usage['completion_tokens']:,}",
-    )
-    table.add_row("cost", f"${summary['cost_usd']:.4f}")
     console.print(table)
 
 
