@@ -93,6 +93,11 @@ def test_a_run_stops_at_its_cap_and_a_higher_cap_finishes_it(
     assert len(fake_server.chat_requests) == len(_records("b")) == 5
     assert "stopped: budget" in first.stdout + first.stderr
     assert "higher --max-cost" in first.stdout + first.stderr
+    # The command to go on is printed whole, with a higher cap in place of the one that stopped it.
+    [command] = [line.strip() for line in first.stderr.splitlines() if "--run-name b" in line]
+    assert command.startswith("arcbench traces ")
+    assert command.endswith("--run-name b -j 1 --max-cost 0.011")
+    assert "0.0055" not in command
 
     again = _run("traces", *args, "--max-cost", "1")
     assert again.returncode == 0, again.stderr

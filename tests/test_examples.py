@@ -14,7 +14,8 @@ on PATH meaning this checkout, with these differences, all of them outside the t
 - The web app: `serve-ui` examples are started, asked for their page, and stopped with Ctrl+C;
   `ARCBENCH_PORT=0` picks a free port and `BROWSER=true` opens no browser.
 - What an example needs and no earlier one makes (what "another machine" or an older version of
-  the project wrote) is written first, by `PREREQUISITES`.
+  the project wrote) is written first, by `PREREQUISITES`; a `--max-cost` example gets the
+  `models.toml` with its model's prices that the README says the cap needs (`PRICES`).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ README = Path(__file__).parent.parent / "README.md"
 
 HELP_ORDER = [
     "traces", "codegen", "report", "merge", "store backup", "store export", "store info",
-    "tasks list", "tasks show", "tasks augment", "models list", "serve-ui",
+    "tasks list", "tasks show", "tasks augment", "models list", "export", "serve-ui",
 ]  # fmt: skip
 """The order the help pages' examples run in: later ones use what earlier ones made."""
 
@@ -148,6 +149,13 @@ PREREQUISITES: dict[str, Callable[[Path, Callable[..., None]], None]] = {
 }
 
 
+PRICES = """[models."openrouter/openai/gpt-4o-mini"]
+input_price = 0.15
+output_price = 0.60
+"""
+"""What a user adds to models.toml before capping a run's cost (`--max-cost`)."""
+
+
 class Examples:
     """Runs example lines in one directory against one fake server."""
 
@@ -180,6 +188,8 @@ class Examples:
         for path, make in PREREQUISITES.items():
             if path in line and not (self.cwd / path).exists():
                 make(self.cwd, self.arcbench)
+        if "--max-cost" in line and not (self.cwd / "models.toml").exists():
+            (self.cwd / "models.toml").write_text(PRICES)
 
     def as_run(self, line: str) -> str:
         for host in FAKE_HOSTS:

@@ -102,7 +102,7 @@ def codegen(
         arcbench codegen --model LOCAL_0 --max-concurrent 8 --rounds 2
 
         arcbench codegen --model openrouter/openai/gpt-4o-mini --max-tasks 20 \\
-            --attempts 4
+            --attempts 4 --run-name mini-codegen
 
         arcbench codegen --model baseline --dataset arc-agi-1/evaluation \\
             --augment d8

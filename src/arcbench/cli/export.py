@@ -29,6 +29,7 @@ def export(
         typer.Option(
             "--out",
             "-o",
+            metavar="FILE",
             help="The JSONL file to write (with --split-by-task: a directory).",
             show_default=False,
         ),
@@ -36,7 +37,7 @@ def export(
     runs: Annotated[
         list[Path] | None,
         typer.Argument(
-            help="Run directories (or their results.jsonl).", show_default=False, metavar="RUN…"
+            help="Run directories (or their results.jsonl).", show_default=False, metavar="RUN..."
         ),
     ] = None,
     store: Annotated[
@@ -50,24 +51,35 @@ def export(
     store_file: Annotated[
         Path | None,
         typer.Option(
-            "--store-file", help="The store to export (implies --store).", show_default=False
+            "--store-file",
+            metavar="FILE",
+            help="The store to export (implies --store).",
+            show_default=False,
         ),
     ] = None,
     layout: Annotated[
         str,
-        typer.Option("--format", help="chat ({messages: […]}) or sharegpt ({conversations})."),
+        typer.Option(
+            "--format",
+            metavar="FORMAT",
+            help="chat (a messages list per row) or sharegpt (a conversations list).",
+        ),
     ] = "chat",
     datasets: Annotated[
         list[str] | None,
         typer.Option(
             "--dataset",
             "-d",
+            metavar="SPEC",
             help="Where to find the tasks of store traces (and of runs whose dataset moved); "
             "repeatable; default every bundled set.",
         ),
     ] = None,
     min_score: Annotated[
-        int, typer.Option("--min-score", help="Store traces with at least this many votes.")
+        int,
+        typer.Option(
+            "--min-score", metavar="N", help="Store traces with at least this many votes."
+        ),
     ] = 0,
     include_unverified: Annotated[
         bool,
@@ -80,10 +92,11 @@ def export(
         str | None,
         typer.Option(
             "--augment",
+            metavar="SPEC",
             help="Add checked copies of every verified program for transformed tasks: d8, "
-            "colors:N (random colour maps, 0 kept), ids such as rot90,flip_h+color:0213456789. "
-            "Programs only: a trace's text names colours and directions, which a transform "
-            "would make false.",
+            "colors:N (random colour maps, 0 kept), ids such as rot90,flip_h or "
+            "color:0213456789 (joined by + to compose). Programs only: a trace's text names "
+            "colours and directions, which a transform would make false.",
         ),
     ] = None,
     split_by_task: Annotated[
@@ -95,10 +108,16 @@ def export(
             metavar="VAL_FRACTION",
         ),
     ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the split and of colors:N.")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", metavar="N", help="Seed of the split and of colors:N.")
+    ] = 0,
     system: Annotated[
         str | None,
-        typer.Option("--system", help="System message of every row instead of the built-in one."),
+        typer.Option(
+            "--system",
+            metavar="TEXT",
+            help="System message of every row instead of the built-in one.",
+        ),
     ] = None,
     no_system: Annotated[
         bool, typer.Option("--no-system", help="Rows without a system message.")
@@ -110,6 +129,7 @@ def export(
         str | None,
         typer.Option(
             "--sandbox",
+            metavar="MODE",
             help="Isolation of the augmented copies' checks: full, or weak where full is "
             f"unavailable (default {defaults.SANDBOX}).",
         ),
@@ -128,13 +148,16 @@ def export(
 
     Examples:
 
-        arcbench export runs/codegen-qwen --out train.jsonl
+        arcbench export runs/mini-codegen --out train.jsonl
 
-        arcbench export runs/a runs/b --store --min-score 1 --out data.jsonl
+        arcbench export runs/gpt4o-mini-20 runs/shard-1 --store --min-score 1 \\
+            --out data.jsonl
 
-        arcbench export --store-file backups/monday.db --dataset my-tasks/ --out data.jsonl
+        arcbench export --store-file backups/arcbench-monday.db \\
+            --dataset arc-agi-2/evaluation --out human.jsonl
 
-        arcbench export runs/codegen-qwen --augment d8,colors:2 --split-by-task 0.1 --out out/
+        arcbench export runs/mini-codegen --augment d8,colors:2 \\
+            --split-by-task 0.1 --out split/
     """
     from arcbench.export import ExportRequest, default_system_message, parse_augment
     from arcbench.settings import load_settings
