@@ -263,7 +263,8 @@ def _print_cost(plan: RunPlan, console: Console) -> None:
         if plan.provider != "local":
             console.print(
                 f"cost: not estimated, the registry has no prices for {plan.model} "
-                "(input_price, output_price in models.toml)"
+                "(input_price, output_price in models.toml)",
+                markup=False,
             )
         return
     low, high = estimate
