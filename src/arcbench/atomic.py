@@ -12,6 +12,7 @@ import contextlib
 import errno
 import os
 import stat
+import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -50,6 +51,16 @@ def is_stream(path: Path) -> bool:
     except (OSError, RuntimeError):  # missing (a new file), or a loop named when written
         return False
     return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def is_standard_output(path: Path) -> bool:
+    """Whether `path` is the file this process's standard output writes to (`/dev/stdout`, the
+    pipe it is, or the file it was redirected to): a command writing a document there must
+    print nothing else on stdout."""
+    try:
+        return os.path.samestat(os.stat(path), os.fstat(sys.stdout.fileno()))
+    except (OSError, ValueError):  # no such file, or no standard output
+        return False
 
 
 def write_output(path: Path, data: bytes | Iterable[bytes]) -> None:

@@ -179,7 +179,9 @@ def export(
         seed=seed,
         exec_timeout_s=settings.exec_timeout,
     )
-    if as_json and _is_stdout(out):
+    from arcbench.atomic import is_standard_output
+
+    if as_json and is_standard_output(out):
         from arcbench.errors import ArcbenchError
 
         raise ArcbenchError(
@@ -199,17 +201,6 @@ def export(
         sys.stdout.buffer.write(b"\n")
         return
     _print_summary(summary, request, stderr)
-
-
-def _is_stdout(path: Path) -> bool:
-    """Whether `path` is where this process's stdout goes (`/dev/stdout`, the same pipe)."""
-    import os
-
-    try:
-        here, there = path.stat(), os.fstat(1)
-    except OSError:
-        return False
-    return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
 
 
 def _layout(layout: str) -> RowFormat:

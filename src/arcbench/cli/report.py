@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -69,7 +68,7 @@ def report(
     import orjson
     from rich.console import Console
 
-    from arcbench.atomic import write_output
+    from arcbench.atomic import is_standard_output, write_output
     from arcbench.report import build_report, compare, read_run
 
     data = [read_run(path) for path in runs]
@@ -94,7 +93,7 @@ def report(
         notes.print(
             f"wrote an HTML report of {len(built.test_inputs)} tasks to {html}", markup=False
         )
-    if any(path is not None and _is_standard_output(path) for path in (submission, html)):
+    if any(path is not None and is_standard_output(path) for path in (submission, html)):
         return  # the document went to standard output: a table after it would corrupt it
     if compare_with:
         comparison = compare(data, [read_run(path) for path in compare_with])
@@ -133,15 +132,6 @@ def _print_report(console: Console, built: Report) -> None:
     for label, value in summary_rows(summary):
         table.add_row(label, value)
     console.print(table)
-
-
-def _is_standard_output(path: Path) -> bool:
-    """Whether `path` is the file this process's standard output writes to (`/dev/stdout`,
-    or the file it was redirected to)."""
-    try:
-        return os.path.samestat(os.stat(path), os.fstat(sys.stdout.fileno()))
-    except (OSError, ValueError):  # no such file, or no standard output
-        return False
 
 
 def _print_comparison(console: Console, comparison: Comparison) -> None:
