@@ -16,6 +16,7 @@ import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 
 def _mode_for(path: Path) -> int:
@@ -64,15 +65,24 @@ def is_standard_output(path: Path) -> bool:
 
 
 def write_output(path: Path, data: bytes | Iterable[bytes]) -> None:
-    """Write a file a command was asked to produce: atomically when it is a file, straight
-    through when it is a pipe or a device (`--out /dev/stdout`), which a rename would replace."""
+    """Write a file a command was asked to produce (see `opened_output`)."""
     chunks = [data] if isinstance(data, bytes) else data
-    if not is_stream(path):
-        write_atomic(path, chunks)
-        return
-    with path.open("wb") as out:
+    with opened_output(path) as out:
         for chunk in chunks:
             out.write(chunk)
+
+
+@contextlib.contextmanager
+def opened_output(path: Path) -> Iterator[BinaryIO]:
+    """A handle for a file a command was asked to produce: straight through when `path` is a
+    pipe or a device (`--out /dev/stdout`), which a rename would replace; else a temporary
+    file that replaces `path` atomically when the block succeeds."""
+    if is_stream(path):
+        with path.open("wb") as out:
+            yield out
+        return
+    with replacing(path) as tmp_path, tmp_path.open("wb") as tmp:
+        yield tmp
 
 
 def write_atomic(path: Path, data: bytes | Iterable[bytes]) -> None:

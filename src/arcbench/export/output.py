@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from arcbench.atomic import is_stream, replacing
+from arcbench.atomic import opened_output, replacing
 from arcbench.errors import ArcbenchError
 
 TRAIN_FILE = "train.jsonl"
@@ -56,14 +56,8 @@ class RowOutput:
 def row_output(out: Path, val_fraction: float | None, seed: int) -> Iterator[RowOutput]:
     """A `RowOutput` whose rows become `out` (a file), or with `val_fraction`, `out/train.jsonl`
     and `out/val.jsonl` (a directory) — when the block succeeds, and only then."""
-    if val_fraction is None and is_stream(out):  # /dev/stdout, a pipe: written straight through
-        with out.open("wb") as handle:
-            output = RowOutput(handle)
-            yield output
-            output.files = [WrittenFile(out, output.rows, len(set(output.task_ids)))]
-        return
-    if val_fraction is None:
-        with replacing(out) as temporary, temporary.open("wb") as handle:
+    if val_fraction is None:  # /dev/stdout or a pipe is written straight through
+        with opened_output(out) as handle:
             output = RowOutput(handle)
             yield output
             output.files = [WrittenFile(out, output.rows, len(set(output.task_ids)))]
